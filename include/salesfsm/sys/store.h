@@ -1,0 +1,124 @@
+/*
+ * salesfsm/sys/store.h — writing a storage backend.
+ *
+ * For authors of backends (an ERP's own tables, another database); not
+ * included by salesfsm.h. A backend is a table of functions plus a pointer
+ * to its own state, handed to sfsm_store_new. Like SQLite's VFS, the table
+ * starts with a version and only ever grows at the end: members of a newer
+ * version are called only when the backend's version says they exist.
+ *
+ * Calling conventions, for every member:
+ * - Return SFSM_OK or a negative SFSM_E* code; use sfsm_error_set() to say
+ *   why (it returns the code). A failure must change nothing.
+ * - The store serializes calls: a backend is never called from two threads
+ *   at once, and never re-entered from its own callbacks.
+ * - Strings handed in are valid only for the call; copy what you keep.
+ *   Strings handed back (in records and history entries) must stay valid
+ *   until the backend's next call; the engine copies what it keeps.
+ * - Absent (unset) strings are NULL, never "". They must come back NULL.
+ */
+#ifndef SALESFSM_SYS_STORE_H
+#define SALESFSM_SYS_STORE_H
+
+#include "../common.h"
+#include "../history.h"
+#include "../opp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sfsm_attr {
+    const char *key;
+    const char *value;
+} sfsm_attr;
+
+/* An opportunity as stored. */
+typedef struct sfsm_record {
+    const char *id;
+    const char *stage;            /* stage name */
+    uint64_t version;             /* 1 at creation, +1 per history entry */
+    int64_t amount;               /* minor units, >= 0 */
+    const char *currency;         /* ISO 4217 or NULL */
+    const char *customer;         /* NULL: unset */
+    const char *owner;            /* NULL: unset */
+    const char *title;            /* NULL: unset */
+    int64_t expected_close_ms;    /* 0: unset */
+    int64_t created_ms;
+    int64_t updated_ms;
+    int64_t stage_entered_ms;
+    const sfsm_attr *attrs;       /* sorted by key, unique keys */
+    size_t attr_count;
+    const char *pipeline;         /* name of the pipeline it lives under */
+    uint32_t pipeline_version;
+} sfsm_record;
+
+/* Receives one record of a scan; return non-zero to stop the scan. */
+typedef int (*sfsm_record_cb)(const sfsm_record *rec, void *ud);
+
+#define SFSM_STORE_OPS_VERSION 1
+
+typedef struct sfsm_store_ops {
+    unsigned int version;   /* SFSM_STORE_OPS_VERSION the backend was written for */
+
+    /* ---- version 1 ---- */
+
+    /* May provide: release the backend's state at sfsm_store_close. */
+    void (*close)(void *backend);
+
+    /*
+     * Must provide: transactions. begin inside an open transaction starts a
+     * nested one (a savepoint): its commit folds it into the outer one, its
+     * rollback undoes only what was done since that begin. Only the outermost
+     * commit makes changes durable; a failed commit leaves nothing changed.
+     */
+    int (*begin)(void *backend);
+    int (*commit)(void *backend);
+    int (*rollback)(void *backend);
+
+    /* Must provide: load opportunity `id` into *out; SFSM_ENOTFOUND if absent. */
+    int (*get)(void *backend, const char *id, sfsm_record *out);
+
+    /*
+     * Must provide: conditional write. expected_version 0 inserts (an existing
+     * id is SFSM_EEXISTS); otherwise update only if the stored version equals
+     * expected_version (SFSM_ECONFLICT if not, SFSM_ENOTFOUND if absent). Store
+     * rec->version as given. `changed` holds the SFSM_FIELD_* bits of the
+     * fields that differ from what is stored; the backend may skip writing
+     * the others. stage, version, the three times and the pipeline are
+     * always written.
+     */
+    int (*put)(void *backend, const sfsm_record *rec, uint64_t expected_version, uint32_t changed);
+
+    /*
+     * Must provide: append one history entry of opportunity `id` (which
+     * exists). entry->version is its sequence number; history is append-only
+     * and read back in that order.
+     */
+    int (*append_history)(void *backend, const char *id, const sfsm_history_entry *entry);
+
+    /* Must provide: call cb for each history entry of `id`, oldest first;
+     * SFSM_ENOTFOUND if the opportunity does not exist; a non-zero cb return
+     * stops the read and is returned. */
+    int (*read_history)(void *backend, const char *id, sfsm_history_cb cb, void *ud);
+
+    /* Must provide: call cb for each record matching f (never NULL; NULL
+     * members match anything), in creation order; a non-zero cb return stops
+     * the scan and is returned. */
+    int (*scan)(void *backend, const sfsm_filter *f, sfsm_record_cb cb, void *ud);
+} sfsm_store_ops;
+
+/*
+ * Wraps a backend into a store. ops is copied; backend is owned by the store
+ * from now on only in that ops->close (if set) is called with it at
+ * sfsm_store_close. On failure *out is NULL and close is not called.
+ * Errors: SFSM_EINVAL (NULL ops/out, a required member missing: the message
+ * names it), SFSM_EVERSION (ops->version is 0 or newer than this library),
+ * SFSM_ENOMEM.
+ */
+SFSM_API int sfsm_store_new(sfsm_store **out, const sfsm_store_ops *ops, void *backend);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
