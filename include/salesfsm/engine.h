@@ -113,7 +113,11 @@ SFSM_API int sfsm_engine_register_guard(sfsm_engine *e, const char *name, sfsm_c
 /*
  * Fires `event` on the opportunity as `actor` (name and role required) with
  * an optional note, storing the handle's unsaved field changes in the same
- * commit. See the steps at the top of this file.
+ * commit. See the steps at the top of this file. Names are resolved first
+ * (unknown event or role: SFSM_ENOTFOUND), then the steps run in order and
+ * the first refusal is returned. Guards run in the event's order, then before
+ * hooks in registration order; the first refusal stops the rest. A refusal's
+ * `why` text, when the callback wrote one, is exactly sfsm_errmsg().
  * Errors: SFSM_EINVAL (NULL or invalid argument, handle of another
  * pipeline), SFSM_ENOTFOUND (unknown event, role or unbound guard),
  * SFSM_ETRANSITION, SFSM_EPERM, SFSM_EGUARD, SFSM_EVETO, SFSM_ECONFLICT,
@@ -141,10 +145,10 @@ SFSM_API int sfsm_engine_available_events(sfsm_engine *e, const sfsm_opp *o, con
  * the data is stored (with sfsm_transition.opp NULL); rollback discards them.
  * After a rollback, handles changed in the batch are ahead of the store and
  * must be reopened (their next write gets SFSM_ECONFLICT).
- * Errors: SFSM_EINVAL, SFSM_EBUSY (begin while a batch is open, or while
+ * Errors: SFSM_EBUSY (begin while a batch is open, or while
  * another engine of this thread holds the store; commit/rollback from a hook),
- * SFSM_ENOTFOUND (commit/rollback with no batch), SFSM_ESTORAGE (the commit
- * failed: the batch was rolled back).
+ * SFSM_EINVAL (commit/rollback with no batch open), SFSM_ESTORAGE (the
+ * commit failed: the batch was rolled back).
  */
 SFSM_API int sfsm_engine_begin(sfsm_engine *e);
 SFSM_API int sfsm_engine_commit(sfsm_engine *e);
