@@ -1,0 +1,69 @@
+/* The engine's internal state: hooks and guards resolved to indexes, the
+ * clock, the open batch and the transitions whose hooks are running. */
+#ifndef SFSM_ENGINE_IMPL_H
+#define SFSM_ENGINE_IMPL_H
+
+#include <salesfsm/engine.h>
+#include <salesfsm/sys/store.h>
+
+#include "pipeline_impl.h"
+
+#define SFSM_MAX_NESTING 16   /* fires from hooks from fires ... */
+
+typedef struct hook {
+    int32_t filter;              /* event or stage index; -1: all */
+    sfsm_check_fn check;
+    sfsm_notify_fn notify;
+    void *ud;
+} hook;
+
+typedef struct hook_list {
+    hook *v;
+    size_t n, cap;
+} hook_list;
+
+typedef struct guard_slot {
+    sfsm_check_fn fn;
+    void *ud;
+    int note_only;               /* checks only the note: skipped by available_events */
+} guard_slot;
+
+/* A committed transition of a batch, announced at commit. */
+typedef struct pending {
+    char *opp_id, *actor_name, *actor_role, *note;
+    uint32_t event, from, to;
+    uint64_t version;
+    int64_t at_ms;
+} pending;
+
+struct sfsm_engine {
+    const sfsm_pipeline *p;
+    sfsm_store *s;
+    int64_t (*clock)(void *ud);
+    void *clock_ud;
+    guard_slot *guards;          /* one per pipeline guard name */
+    hook_list before, after, exit, enter;
+    int in_batch;
+    int announcing;              /* delivering a batch's notifications */
+    pending *pend;
+    size_t pend_count, pend_cap;
+    const sfsm_opp *running[SFSM_MAX_NESTING];   /* transitions in their hooks */
+    size_t running_count;
+};
+
+int sfsm__engine_check_args(sfsm_engine *e, const sfsm_opp *o, const char *fn);
+/* SFSM_EBUSY if o (or another handle on the same id) is mid-transition. */
+int sfsm__engine_check_idle(sfsm_engine *e, const sfsm_opp *o, const char *fn);
+int sfsm__check_actor(const sfsm_actor *a, int required);
+
+/* Runs write() inside a storage transaction (the batch's, if one is open):
+ * put the record and append the entry; on failure everything is undone. */
+int sfsm__engine_write(sfsm_engine *e, const sfsm_record *rec, uint64_t expected, uint32_t changed,
+                       const sfsm_history_entry *h);
+
+/* Announces a committed transition: now, or at the batch's commit. */
+int sfsm__engine_announce(sfsm_engine *e, const sfsm_transition *t, uint32_t ev, uint32_t from, uint32_t to);
+void sfsm__engine_notify(sfsm_engine *e, const sfsm_transition *t, uint32_t ev, uint32_t from, uint32_t to);
+void sfsm__engine_drop_pending(sfsm_engine *e);
+
+#endif

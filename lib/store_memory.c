@@ -1,0 +1,631 @@
+/*
+ * The in-memory backend. Built for the transition path: repeated names
+ * (stages, events, actors, roles, currencies, customers, owners) are interned
+ * once and referenced by 32-bit ids; free texts go to an append-only arena;
+ * history lives in one array with a per-opportunity back link. Savepoints are
+ * an undo log: each begin remembers its length, rollback replays it backwards.
+ */
+#include <string.h>
+
+#include <salesfsm/sys/store.h>
+
+#include "alloc.h"
+#include "store_impl.h"
+#include "text.h"
+
+#define NONE 0u   /* id 0: no string */
+
+typedef struct mattr {
+    uint32_t key;     /* interned */
+    uint32_t value;   /* text */
+} mattr;
+
+typedef struct mrec {
+    uint32_t id;        /* text id of the opportunity id */
+    uint32_t stage, currency, customer, owner, pipeline;  /* interned */
+    uint32_t title;     /* text */
+    uint32_t hist_last; /* index + 1 into the history array, 0: none */
+    uint32_t pipeline_version;
+    uint32_t attr_count;
+    mattr *attrs;
+    uint64_t version;
+    int64_t amount, created, updated, entered, expected_close;
+} mrec;
+
+typedef struct mhist {
+    int64_t at;
+    uint64_t version;
+    uint32_t prev;       /* index + 1 of the previous entry of the same opp */
+    uint32_t event, from, to, actor, role;   /* interned */
+    uint32_t note, changes;                  /* text */
+    uint32_t fields;
+    int32_t kind;
+} mhist;
+
+enum { UNDO_INSERT, UNDO_UPDATE, UNDO_HIST };
+
+typedef struct undo {
+    int kind;
+    uint32_t rec;
+    mrec old;            /* UNDO_UPDATE: the record before */
+} undo;
+
+/* Interned strings: an array of pointers into the arena plus a hash index. */
+typedef struct strtab {
+    const char **str;    /* str[0] is unused (NONE) */
+    size_t count, cap;
+    uint32_t *slots;     /* index + 0 (count starts at 1), 0: empty */
+    uint32_t mask;
+} strtab;
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    char data[];
+} arena_block;
+
+typedef struct memstore {
+    arena_block *arena;
+    strtab names;        /* interned, deduplicated */
+    const char **texts;  /* texts[0] unused; not deduplicated */
+    size_t text_count, text_cap;
+    mrec *recs;
+    size_t rec_count, rec_cap;
+    uint32_t *ix;        /* id index: rec index + 1, 0 empty */
+    uint32_t ix_mask;
+    mhist *hist;
+    size_t hist_count, hist_cap;
+    undo *log;
+    size_t log_count, log_cap;
+    size_t *marks;       /* undo log length at each open begin */
+    size_t depth, marks_cap;
+    mattr **garbage;     /* attr arrays replaced in the open transaction */
+    size_t garbage_count, garbage_cap;
+    /* scratch for get/scan/history results */
+    sfsm_attr *out_attrs;
+    size_t out_attrs_cap;
+} memstore;
+
+/* ---- arena and string tables ---- */
+
+static const char *arena_copy(memstore *m, const char *s, size_t len)
+{
+    arena_block *b = m->arena;
+    if (!b || b->size - b->used < len + 1) {
+        size_t size = len + 1 > 60000 ? len + 1 : 60000;
+        arena_block *nb = sfsm__malloc(sizeof *nb + size);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->size = size;
+        m->arena = b = nb;
+    }
+    char *d = b->data + b->used;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    b->used += len + 1;
+    return d;
+}
+
+static int strtab_rehash(strtab *t, uint32_t size)
+{
+    uint32_t *slots = sfsm__calloc(size, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t k = 1; k < t->count; k++) {
+        uint32_t i = sfsm__hash(t->str[k], strlen(t->str[k])) & (size - 1);
+        while (slots[i])
+            i = (i + 1) & (size - 1);
+        slots[i] = (uint32_t)k;
+    }
+    sfsm__free(t->slots);
+    t->slots = slots;
+    t->mask = size - 1;
+    return 0;
+}
+
+/* Interned id of s (NONE for NULL), adding it if new; -1 on out of memory. */
+static long intern(memstore *m, const char *s)
+{
+    strtab *t = &m->names;
+    if (!s)
+        return NONE;
+    size_t len = strlen(s);
+    uint32_t h = sfsm__hash(s, len);
+    if (t->slots) {
+        for (uint32_t i = h & t->mask;; i = (i + 1) & t->mask) {
+            uint32_t v = t->slots[i];
+            if (!v)
+                break;
+            if (strcmp(t->str[v], s) == 0)
+                return v;
+        }
+    }
+    if ((t->count + 1) * 2 > (size_t)t->mask + 1 || !t->slots) {
+        if (strtab_rehash(t, t->slots ? (t->mask + 1) * 2 : 64))
+            return -1;
+    }
+    if (t->count == 0)
+        t->count = 1;
+    if (sfsm__grow((void **)&t->str, &t->cap, t->count + 1, sizeof *t->str))
+        return -1;
+    const char *copy = arena_copy(m, s, len);
+    if (!copy)
+        return -1;
+    uint32_t i = h & t->mask;
+    while (t->slots[i])
+        i = (i + 1) & t->mask;
+    t->str[t->count] = copy;
+    t->slots[i] = (uint32_t)t->count;
+    return (long)t->count++;
+}
+
+/* Text id of a copy of s (NONE for NULL); -1 on out of memory. */
+static long text_add(memstore *m, const char *s)
+{
+    if (!s)
+        return NONE;
+    if (m->text_count == 0)
+        m->text_count = 1;
+    if (sfsm__grow((void **)&m->texts, &m->text_cap, m->text_count + 1, sizeof *m->texts))
+        return -1;
+    const char *copy = arena_copy(m, s, strlen(s));
+    if (!copy)
+        return -1;
+    m->texts[m->text_count] = copy;
+    return (long)m->text_count++;
+}
+
+static const char *name_of(const memstore *m, uint32_t id)
+{
+    return id ? m->names.str[id] : NULL;
+}
+
+static const char *text_of(const memstore *m, uint32_t id)
+{
+    return id ? m->texts[id] : NULL;
+}
+
+/* ---- id index ---- */
+
+static uint32_t ix_hash(const char *id)
+{
+    return sfsm__hash(id, strlen(id));
+}
+
+static long find_rec(const memstore *m, const char *id)
+{
+    if (!m->ix)
+        return -1;
+    for (uint32_t i = ix_hash(id) & m->ix_mask;; i = (i + 1) & m->ix_mask) {
+        uint32_t v = m->ix[i];
+        if (!v)
+            return -1;
+        if (strcmp(text_of(m, m->recs[v - 1].id), id) == 0)
+            return (long)(v - 1);
+    }
+}
+
+static void ix_place(uint32_t *ix, uint32_t mask, uint32_t h, uint32_t v)
+{
+    uint32_t i = h & mask;
+    while (ix[i])
+        i = (i + 1) & mask;
+    ix[i] = v;
+}
+
+static int ix_reserve(memstore *m, size_t count)
+{
+    if (m->ix && count * 2 <= (size_t)m->ix_mask + 1)
+        return 0;
+    uint32_t size = m->ix ? (m->ix_mask + 1) * 2 : 1024;
+    uint32_t *ix = sfsm__calloc(size, sizeof *ix);
+    if (!ix)
+        return -1;
+    for (size_t k = 0; k < m->rec_count; k++)
+        ix_place(ix, size - 1, ix_hash(text_of(m, m->recs[k].id)), (uint32_t)k + 1);
+    sfsm__free(m->ix);
+    m->ix = ix;
+    m->ix_mask = size - 1;
+    return 0;
+}
+
+/* Removes record index r from the id index (backward-shift deletion). */
+static void ix_remove(memstore *m, uint32_t r)
+{
+    uint32_t mask = m->ix_mask, i = ix_hash(text_of(m, m->recs[r].id)) & mask;
+    while (m->ix[i] != r + 1)
+        i = (i + 1) & mask;
+    for (uint32_t j = (i + 1) & mask; m->ix[j]; j = (j + 1) & mask) {
+        uint32_t home = ix_hash(text_of(m, m->recs[m->ix[j] - 1].id)) & mask;
+        /* move j into the hole at i if its home is not in (i, j] cyclically */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            m->ix[i] = m->ix[j];
+            i = j;
+        }
+    }
+    m->ix[i] = 0;
+}
+
+/* ---- undo log ---- */
+
+static int log_push(memstore *m, int kind, uint32_t rec)
+{
+    if (m->depth == 0)
+        return 0;
+    if (sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + 1, sizeof *m->log))
+        return -1;
+    undo *u = &m->log[m->log_count++];
+    u->kind = kind;
+    u->rec = rec;
+    if (kind != UNDO_INSERT)
+        u->old = m->recs[rec];
+    return 0;
+}
+
+static void undo_to(memstore *m, size_t mark)
+{
+    while (m->log_count > mark) {
+        undo *u = &m->log[--m->log_count];
+        mrec *r = &m->recs[u->rec];
+        switch (u->kind) {
+        case UNDO_INSERT:
+            ix_remove(m, u->rec);
+            sfsm__free(r->attrs);
+            m->rec_count--;
+            break;
+        case UNDO_UPDATE:
+            if (r->attrs != u->old.attrs) {
+                sfsm__free(r->attrs);
+                /* the old array is back in use: take it off the garbage list */
+                for (size_t g = m->garbage_count; g-- > 0;)
+                    if (m->garbage[g] == u->old.attrs) {
+                        m->garbage[g] = m->garbage[--m->garbage_count];
+                        break;
+                    }
+            }
+            *r = u->old;
+            break;
+        case UNDO_HIST:
+            m->hist_count--;
+            *r = u->old;
+            break;
+        }
+    }
+}
+
+/* ---- ops ---- */
+
+static int mem_begin(void *b)
+{
+    memstore *m = b;
+    if (sfsm__grow((void **)&m->marks, &m->marks_cap, m->depth + 1, sizeof *m->marks))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory starting a transaction");
+    m->marks[m->depth++] = m->log_count;
+    return SFSM_OK;
+}
+
+static int mem_commit(void *b)
+{
+    memstore *m = b;
+    if (m->depth == 0)
+        return sfsm_error_set(SFSM_EINVAL, "memory store: commit without a transaction");
+    if (--m->depth == 0) {
+        m->log_count = 0;
+        for (size_t g = 0; g < m->garbage_count; g++)
+            sfsm__free(m->garbage[g]);
+        m->garbage_count = 0;
+    }
+    return SFSM_OK;
+}
+
+static int mem_rollback(void *b)
+{
+    memstore *m = b;
+    if (m->depth == 0)
+        return sfsm_error_set(SFSM_EINVAL, "memory store: rollback without a transaction");
+    undo_to(m, m->marks[--m->depth]);
+    return SFSM_OK;
+}
+
+static void fill_record(memstore *m, const mrec *r, sfsm_record *out, const sfsm_attr *attrs)
+{
+    out->id = text_of(m, r->id);
+    out->stage = name_of(m, r->stage);
+    out->version = r->version;
+    out->amount = r->amount;
+    out->currency = name_of(m, r->currency);
+    out->customer = name_of(m, r->customer);
+    out->owner = name_of(m, r->owner);
+    out->title = text_of(m, r->title);
+    out->expected_close_ms = r->expected_close;
+    out->created_ms = r->created;
+    out->updated_ms = r->updated;
+    out->stage_entered_ms = r->entered;
+    out->attrs = attrs;
+    out->attr_count = r->attr_count;
+    out->pipeline = name_of(m, r->pipeline);
+    out->pipeline_version = r->pipeline_version;
+}
+
+static int export_record(memstore *m, const mrec *r, sfsm_record *out)
+{
+    if (sfsm__grow((void **)&m->out_attrs, &m->out_attrs_cap, r->attr_count, sizeof *m->out_attrs))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory reading attributes");
+    for (uint32_t k = 0; k < r->attr_count; k++) {
+        m->out_attrs[k].key = name_of(m, r->attrs[k].key);
+        m->out_attrs[k].value = text_of(m, r->attrs[k].value);
+    }
+    fill_record(m, r, out, m->out_attrs);
+    return SFSM_OK;
+}
+
+static int mem_get(void *b, const char *id, sfsm_record *out)
+{
+    memstore *m = b;
+    long r = find_rec(m, id);
+    if (r < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
+    return export_record(m, &m->recs[r], out);
+}
+
+#define INTERN_INTO(dst, s)            \
+    do {                               \
+        long v_ = intern(m, (s));      \
+        if (v_ < 0)                    \
+            goto oom;                  \
+        (dst) = (uint32_t)v_;          \
+    } while (0)
+
+#define TEXT_INTO(dst, s)              \
+    do {                               \
+        long v_ = text_add(m, (s));    \
+        if (v_ < 0)                    \
+            goto oom;                  \
+        (dst) = (uint32_t)v_;          \
+    } while (0)
+
+/* Builds the fields of `changed` from rec into *r (which holds the rest). */
+static int convert(memstore *m, const sfsm_record *rec, uint32_t changed, mrec *r)
+{
+    mattr *attrs = NULL;
+    INTERN_INTO(r->stage, rec->stage);
+    INTERN_INTO(r->pipeline, rec->pipeline);
+    r->version = rec->version;
+    r->created = rec->created_ms;
+    r->updated = rec->updated_ms;
+    r->entered = rec->stage_entered_ms;
+    r->pipeline_version = rec->pipeline_version;
+    if (changed & SFSM_FIELD_AMOUNT) {
+        r->amount = rec->amount;
+        INTERN_INTO(r->currency, rec->currency);
+    }
+    if (changed & SFSM_FIELD_CUSTOMER)
+        INTERN_INTO(r->customer, rec->customer);
+    if (changed & SFSM_FIELD_OWNER)
+        INTERN_INTO(r->owner, rec->owner);
+    if (changed & SFSM_FIELD_TITLE)
+        TEXT_INTO(r->title, rec->title);
+    if (changed & SFSM_FIELD_EXPECTED_CLOSE)
+        r->expected_close = rec->expected_close_ms;
+    if (changed & SFSM_FIELD_ATTRS) {
+        if (rec->attr_count) {
+            attrs = sfsm__calloc(rec->attr_count, sizeof *attrs);
+            if (!attrs)
+                goto oom;
+            for (size_t k = 0; k < rec->attr_count; k++) {
+                INTERN_INTO(attrs[k].key, rec->attrs[k].key);
+                TEXT_INTO(attrs[k].value, rec->attrs[k].value);
+            }
+        }
+        r->attrs = attrs;
+        r->attr_count = (uint32_t)rec->attr_count;
+    }
+    return SFSM_OK;
+oom:
+    sfsm__free(attrs);
+    return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory storing '%.*s'", SFSM_MAX_ID, rec->id);
+}
+
+static int mem_insert(memstore *m, const sfsm_record *rec)
+{
+    if (find_rec(m, rec->id) >= 0)
+        return sfsm_error_set(SFSM_EEXISTS, "opportunity '%.*s' already exists", SFSM_MAX_ID, rec->id);
+    if (m->rec_count >= UINT32_MAX - 1)
+        return sfsm_error_set(SFSM_ESTORAGE, "memory store: too many opportunities");
+    mrec r;
+    memset(&r, 0, sizeof r);
+    long id = text_add(m, rec->id);
+    if (id < 0 || ix_reserve(m, m->rec_count + 1) ||
+        sfsm__grow((void **)&m->recs, &m->rec_cap, m->rec_count + 1, sizeof *m->recs) ||
+        (m->depth && sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + 1, sizeof *m->log)))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory inserting '%.*s'", SFSM_MAX_ID, rec->id);
+    r.id = (uint32_t)id;
+    int rc = convert(m, rec, SFSM_FIELD_ALL, &r);
+    if (rc)
+        return rc;
+    uint32_t k = (uint32_t)m->rec_count++;
+    m->recs[k] = r;
+    ix_place(m->ix, m->ix_mask, ix_hash(rec->id), k + 1);
+    log_push(m, UNDO_INSERT, k);   /* cannot fail: reserved above */
+    return SFSM_OK;
+}
+
+static int mem_put(void *b, const sfsm_record *rec, uint64_t expected, uint32_t changed)
+{
+    memstore *m = b;
+    if (expected == 0)
+        return mem_insert(m, rec);
+    long k = find_rec(m, rec->id);
+    if (k < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, rec->id);
+    mrec *cur = &m->recs[k];
+    if (cur->version != expected)
+        return sfsm_error_set(SFSM_ECONFLICT, "opportunity '%.*s' is at version %llu, not %llu", SFSM_MAX_ID,
+                              rec->id, (unsigned long long)cur->version, (unsigned long long)expected);
+    if (m->depth && sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + 1, sizeof *m->log))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory updating '%.*s'", SFSM_MAX_ID, rec->id);
+    if ((changed & SFSM_FIELD_ATTRS) && cur->attrs && m->depth &&
+        sfsm__grow((void **)&m->garbage, &m->garbage_cap, m->garbage_count + 1, sizeof *m->garbage))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory updating '%.*s'", SFSM_MAX_ID, rec->id);
+    mrec r = *cur;
+    int rc = convert(m, rec, changed, &r);
+    if (rc)
+        return rc;
+    log_push(m, UNDO_UPDATE, (uint32_t)k);
+    if (r.attrs != cur->attrs && cur->attrs) {
+        if (m->depth)
+            m->garbage[m->garbage_count++] = cur->attrs;
+        else
+            sfsm__free(cur->attrs);
+    }
+    *cur = r;
+    return SFSM_OK;
+}
+
+static int mem_append(void *b, const char *id, const sfsm_history_entry *h)
+{
+    memstore *m = b;
+    long k = find_rec(m, id);
+    if (k < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
+    if (m->hist_count >= UINT32_MAX - 1)
+        return sfsm_error_set(SFSM_ESTORAGE, "memory store: history is full");
+    if (sfsm__grow((void **)&m->hist, &m->hist_cap, m->hist_count + 1, sizeof *m->hist) ||
+        (m->depth && sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + 1, sizeof *m->log)))
+        goto oom;
+    mhist e;
+    e.at = h->at_ms;
+    e.version = h->version;
+    e.kind = h->kind;
+    e.fields = h->fields;
+    e.prev = m->recs[k].hist_last;
+    INTERN_INTO(e.event, h->event);
+    INTERN_INTO(e.from, h->from);
+    INTERN_INTO(e.to, h->to);
+    INTERN_INTO(e.actor, h->actor);
+    INTERN_INTO(e.role, h->role);
+    TEXT_INTO(e.note, h->note);
+    TEXT_INTO(e.changes, h->changes);
+    log_push(m, UNDO_HIST, (uint32_t)k);
+    m->hist[m->hist_count++] = e;
+    m->recs[k].hist_last = (uint32_t)m->hist_count;
+    return SFSM_OK;
+oom:
+    return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory appending history of '%.*s'", SFSM_MAX_ID, id);
+}
+
+static int mem_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
+{
+    memstore *m = b;
+    long k = find_rec(m, id);
+    if (k < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
+    /* The links run newest to oldest; collect them to report oldest first. */
+    size_t n = 0;
+    for (uint32_t i = m->recs[k].hist_last; i; i = m->hist[i - 1].prev)
+        n++;
+    uint32_t *order = sfsm__calloc(n ? n : 1, sizeof *order);
+    if (!order)
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory reading history of '%.*s'", SFSM_MAX_ID, id);
+    size_t j = n;
+    for (uint32_t i = m->recs[k].hist_last; i; i = m->hist[i - 1].prev)
+        order[--j] = i - 1;
+    int rc = SFSM_OK;
+    for (j = 0; j < n && rc == SFSM_OK; j++) {
+        const mhist *e = &m->hist[order[j]];
+        sfsm_history_entry out = {
+            e->version, e->at, e->kind, name_of(m, e->event), name_of(m, e->from), name_of(m, e->to),
+            name_of(m, e->actor), name_of(m, e->role), text_of(m, e->note), e->fields, text_of(m, e->changes),
+        };
+        rc = cb(&out, ud);
+    }
+    sfsm__free(order);
+    return rc;
+}
+
+/* Resolves a filter string to an interned id without adding it: 0 = no
+ * filter, -1 = nothing can match. */
+static long filter_id(memstore *m, const char *s)
+{
+    if (!s)
+        return 0;
+    const strtab *t = &m->names;
+    if (!t->slots)
+        return -1;
+    for (uint32_t i = sfsm__hash(s, strlen(s)) & t->mask;; i = (i + 1) & t->mask) {
+        uint32_t v = t->slots[i];
+        if (!v)
+            return -1;
+        if (strcmp(t->str[v], s) == 0)
+            return v;
+    }
+}
+
+static int mem_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
+{
+    memstore *m = b;
+    long stage = filter_id(m, f->stage), owner = filter_id(m, f->owner), customer = filter_id(m, f->customer);
+    if (stage < 0 || owner < 0 || customer < 0)
+        return SFSM_OK;
+    for (size_t k = 0; k < m->rec_count; k++) {
+        const mrec *r = &m->recs[k];
+        if ((stage && r->stage != (uint32_t)stage) || (owner && r->owner != (uint32_t)owner) ||
+            (customer && r->customer != (uint32_t)customer) || r->updated < f->changed_since_ms)
+            continue;
+        sfsm_record out;
+        int rc = export_record(m, r, &out);
+        if (rc == SFSM_OK)
+            rc = cb(&out, ud);
+        if (rc)
+            return rc;
+    }
+    return SFSM_OK;
+}
+
+static void mem_close(void *b)
+{
+    memstore *m = b;
+    if (!m)
+        return;
+    for (size_t k = 0; k < m->rec_count; k++)
+        sfsm__free(m->recs[k].attrs);
+    for (size_t g = 0; g < m->garbage_count; g++)
+        sfsm__free(m->garbage[g]);
+    while (m->arena) {
+        arena_block *next = m->arena->next;
+        sfsm__free(m->arena);
+        m->arena = next;
+    }
+    sfsm__free(m->names.str);
+    sfsm__free(m->names.slots);
+    sfsm__free(m->texts);
+    sfsm__free(m->recs);
+    sfsm__free(m->ix);
+    sfsm__free(m->hist);
+    sfsm__free(m->log);
+    sfsm__free(m->marks);
+    sfsm__free(m->garbage);
+    sfsm__free(m->out_attrs);
+    sfsm__free(m);
+}
+
+const sfsm_store_ops sfsm__memory_ops = {
+    SFSM_STORE_OPS_VERSION,
+    mem_close,
+    mem_begin,
+    mem_commit,
+    mem_rollback,
+    mem_get,
+    mem_put,
+    mem_append,
+    mem_read_history,
+    mem_scan,
+};
+
+int sfsm__memory_backend(void **out)
+{
+    *out = sfsm__calloc(1, sizeof(memstore));
+    return *out ? SFSM_OK : sfsm_error_set(SFSM_ENOMEM, "out of memory for a memory store");
+}

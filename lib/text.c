@@ -1,0 +1,173 @@
+#include "text.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <salesfsm/common.h>
+
+#include "alloc.h"
+
+int sfsm__utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i <= n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+static int check(const char *what, const char *s, size_t max, int required)
+{
+    if (!s || !*s) {
+        if (!required)
+            return SFSM_OK;
+        return sfsm_error_set(SFSM_EINVAL, "%s: must not be %s", what, s ? "empty" : "NULL");
+    }
+    size_t len = strnlen(s, max + 1);
+    if (len > max)
+        return sfsm_error_set(SFSM_EINVAL, "%s: longer than %zu bytes", what, max);
+    if (!sfsm__utf8_valid(s, len))
+        return sfsm_error_set(SFSM_EINVAL, "%s: not valid UTF-8", what);
+    return SFSM_OK;
+}
+
+int sfsm__check_name(const char *what, const char *s, size_t max)
+{
+    return check(what, s, max, 1);
+}
+
+int sfsm__check_text(const char *what, const char *s, size_t max)
+{
+    return check(what, s, max, 0);
+}
+
+int sfsm__check_currency(const char *c)
+{
+    if (!c)
+        return sfsm_error_set(SFSM_EINVAL, "currency: must not be NULL");
+    for (int i = 0; i < 3; i++)
+        if (c[i] < 'A' || c[i] > 'Z')
+            return sfsm_error_set(SFSM_EINVAL, "currency '%.8s': not an ISO 4217 code (three letters A-Z)", c);
+    if (c[3] != '\0')
+        return sfsm_error_set(SFSM_EINVAL, "currency '%.8s': not an ISO 4217 code (three letters A-Z)", c);
+    return SFSM_OK;
+}
+
+uint32_t sfsm__hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void sfsm__buf_add(sfsm_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (sfsm__grow((void **)&b->data, &b->cap, b->len + n + 1, 1) != 0) {
+        b->failed = 1;
+        return;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sfsm__buf_adds(sfsm_buf *b, const char *s)
+{
+    sfsm__buf_add(b, s, strlen(s));
+}
+
+void sfsm__buf_addf(sfsm_buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        b->failed = 1;   /* only short formatted pieces are built this way */
+        return;
+    }
+    sfsm__buf_add(b, tmp, (size_t)n);
+}
+
+void sfsm__buf_add_json_string(sfsm_buf *b, const char *s)
+{
+    sfsm__buf_add(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sfsm__buf_add(b, run, (size_t)(s - run));
+        char esc[8];
+        switch (c) {
+        case '"': sfsm__buf_add(b, "\\\"", 2); break;
+        case '\\': sfsm__buf_add(b, "\\\\", 2); break;
+        case '\n': sfsm__buf_add(b, "\\n", 2); break;
+        case '\r': sfsm__buf_add(b, "\\r", 2); break;
+        case '\t': sfsm__buf_add(b, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            sfsm__buf_add(b, esc, 6);
+        }
+        run = s + 1;
+    }
+    sfsm__buf_add(b, run, (size_t)(s - run));
+    sfsm__buf_add(b, "\"", 1);
+}
+
+char *sfsm__buf_take(sfsm_buf *b)
+{
+    char *d = b->failed ? NULL : b->data;
+    if (b->failed)
+        sfsm__free(b->data);
+    if (!b->failed && !d)
+        d = sfsm__strdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+    return d;
+}
+
+void sfsm__buf_free(sfsm_buf *b)
+{
+    sfsm__free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
