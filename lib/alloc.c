@@ -64,10 +64,8 @@ char *sfsm__strdup(const char *s)
     return d;
 }
 
-int sfsm__grow(void **buf, size_t *cap, size_t need, size_t size)
+int sfsm__grow_slow(void **buf, size_t *cap, size_t need, size_t size)
 {
-    if (need <= *cap)
-        return 0;
     size_t ncap = *cap ? *cap : 8;
     while (ncap < need) {
         if (ncap > SIZE_MAX / 2 / size)

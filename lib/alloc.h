@@ -14,6 +14,10 @@ char *sfsm__strdup(const char *s);
 
 /* Grows *buf (of *cap elements of `size`) to hold at least `need`.
  * Returns 0, or -1 on overflow/out of memory leaving *buf untouched. */
-int sfsm__grow(void **buf, size_t *cap, size_t need, size_t size);
+int sfsm__grow_slow(void **buf, size_t *cap, size_t need, size_t size);
+static inline int sfsm__grow(void **buf, size_t *cap, size_t need, size_t size)
+{
+    return need <= *cap ? 0 : sfsm__grow_slow(buf, cap, need, size);
+}
 
 #endif

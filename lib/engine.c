@@ -153,9 +153,18 @@ int sfsm__check_actor(const sfsm_actor *a, int required)
     if (!a)
         return required ? sfsm_error_set(SFSM_EINVAL, "actor: must not be NULL") : SFSM_OK;
     int rc = sfsm__check_name("actor.name", a->name, SFSM_MAX_NAME);
-    if (!rc)
-        rc = sfsm__check_name("actor.role", a->role, SFSM_MAX_NAME);
-    return rc;
+    if (!rc && !a->role)
+        rc = sfsm_error_set(SFSM_EINVAL, "actor.role: must not be NULL");
+    return rc;   /* the role is checked when it is looked up in the pipeline */
+}
+
+int sfsm__resolve_role(const sfsm_pipeline *p, const char *role, long *index)
+{
+    *index = sfsm__name_find(&p->role_ix, p->roles, sizeof(char *), role);
+    if (*index >= 0)
+        return SFSM_OK;
+    int rc = sfsm__check_name("actor.role", role, SFSM_MAX_NAME);
+    return rc ? rc : sfsm_error_set(SFSM_ENOTFOUND, "unknown role '%s' in pipeline '%s'", role, p->name);
 }
 
 /* ---- hooks and guards ---- */
@@ -229,9 +238,9 @@ int sfsm_engine_available_events(sfsm_engine *e, const sfsm_opp *o, const sfsm_a
     if ((rc = sfsm__check_actor(actor, 1)))
         return rc;
     const sfsm_pipeline *p = e->p;
-    long role = sfsm__name_find(&p->role_ix, p->roles, sizeof(char *), actor->role);
-    if (role < 0)
-        return sfsm_error_set(SFSM_ENOTFOUND, "unknown role '%s' in pipeline '%s'", actor->role, p->name);
+    long role;
+    if ((rc = sfsm__resolve_role(p, actor->role, &role)))
+        return rc;
     size_t n = 0;
     char why[16];
     for (size_t ev = 0; ev < p->event_count; ev++) {

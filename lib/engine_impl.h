@@ -55,6 +55,8 @@ int sfsm__engine_check_args(sfsm_engine *e, const sfsm_opp *o, const char *fn);
 /* SFSM_EBUSY if o (or another handle on the same id) is mid-transition. */
 int sfsm__engine_check_idle(sfsm_engine *e, const sfsm_opp *o, const char *fn);
 int sfsm__check_actor(const sfsm_actor *a, int required);
+/* Index of the role in p; SFSM_EINVAL for a malformed name, SFSM_ENOTFOUND. */
+int sfsm__resolve_role(const sfsm_pipeline *p, const char *role, long *index);
 
 /* Runs write() inside a storage transaction (the batch's, if one is open):
  * put the record and append the entry; on failure everything is undone. */

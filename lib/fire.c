@@ -133,9 +133,9 @@ int sfsm_fire_index(sfsm_engine *e, sfsm_opp *o, size_t event, const sfsm_actor 
         return rc;
     if (e->running_count == SFSM_MAX_NESTING)
         return sfsm_error_set(SFSM_EBUSY, "sfsm_fire: hooks nest fires more than %d deep", SFSM_MAX_NESTING);
-    long role = sfsm__name_find(&p->role_ix, p->roles, sizeof(char *), actor->role);
-    if (role < 0)
-        return sfsm_error_set(SFSM_ENOTFOUND, "unknown role '%s' in pipeline '%s'", actor->role, p->name);
+    long role;
+    if ((rc = sfsm__resolve_role(p, actor->role, &role)))
+        return rc;
 
     /* 1. stage */
     uint32_t from = o->stage;

@@ -57,7 +57,7 @@ int sfsm_opp_set_amount(sfsm_opp *o, int64_t minor_units, const char *currency)
     if (rc)
         return rc;
     if (minor_units < 0)
-        return sfsm_error_set(SFSM_EINVAL, "amount %lld of opportunity '%s' is negative", (long long)minor_units, o->id);
+        return sfsm_error_set(SFSM_EINVAL, "amount: %lld is negative (opportunity '%s')", (long long)minor_units, o->id);
     if ((rc = sfsm__check_currency(currency)))
         return rc;
     o->amount = minor_units;
@@ -104,7 +104,7 @@ int sfsm_opp_set_expected_close(sfsm_opp *o, int64_t ms)
     if (rc)
         return rc;
     if (ms < 0)
-        return sfsm_error_set(SFSM_EINVAL, "expected close %lld of opportunity '%s' is negative", (long long)ms, o->id);
+        return sfsm_error_set(SFSM_EINVAL, "expected_close: %lld is negative (opportunity '%s')", (long long)ms, o->id);
     o->expected_close = ms;
     o->unsaved |= SFSM_FIELD_EXPECTED_CLOSE;
     return SFSM_OK;

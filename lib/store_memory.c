@@ -34,12 +34,12 @@ typedef struct mrec {
 
 typedef struct mhist {
     int64_t at;
-    uint64_t version;
+    uint32_t version;    /* mem_append refuses versions beyond 32 bits */
     uint32_t prev;       /* index + 1 of the previous entry of the same opp */
     uint32_t event, from, to, actor, role;   /* interned */
     uint32_t note, changes;                  /* text */
-    uint32_t fields;
-    int32_t kind;
+    uint8_t fields;      /* SFSM_FIELD_ALL fits in 8 bits */
+    uint8_t kind;
 } mhist;
 
 enum { UNDO_INSERT, UNDO_UPDATE, UNDO_HIST };
@@ -64,17 +64,67 @@ typedef struct arena_block {
     char data[];
 } arena_block;
 
+/* Records and history grow in fixed chunks: no copying and no doubling
+ * slack, which would otherwise dominate the memory per opportunity. */
+#define CHUNK_BITS 12
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+
+typedef struct chunked {
+    char **chunks;
+    size_t nchunks, chunks_cap;
+    size_t elem;
+} chunked;
+
+static void *ch_at(const chunked *c, size_t i)
+{
+    return c->chunks[i >> CHUNK_BITS] + (i & (CHUNK_SIZE - 1)) * c->elem;
+}
+
+/* Makes element index `i` addressable. */
+static int ch_reserve(chunked *c, size_t i)
+{
+    size_t need = (i >> CHUNK_BITS) + 1;
+    while (c->nchunks < need) {
+        if (sfsm__grow((void **)&c->chunks, &c->chunks_cap, c->nchunks + 1, sizeof *c->chunks))
+            return -1;
+        char *chunk = sfsm__malloc(CHUNK_SIZE * c->elem);
+        if (!chunk)
+            return -1;
+        c->chunks[c->nchunks++] = chunk;
+    }
+    return 0;
+}
+
+static void ch_free(chunked *c)
+{
+    for (size_t k = 0; k < c->nchunks; k++)
+        sfsm__free(c->chunks[k]);
+    sfsm__free(c->chunks);
+}
+
+/* Recently interned pointers: the engine passes the same pipeline names and
+ * actor strings again and again, so most lookups end here. */
+#define ICACHE_SIZE 256
+
+typedef struct icache {
+    const char *ptr;
+    uint32_t id;
+} icache;
+
 typedef struct memstore {
     arena_block *arena;
     strtab names;        /* interned, deduplicated */
     const char **texts;  /* texts[0] unused; not deduplicated */
     size_t text_count, text_cap;
-    mrec *recs;
-    size_t rec_count, rec_cap;
+    chunked recs;        /* mrec */
+    size_t rec_count;
     uint32_t *ix;        /* id index: rec index + 1, 0 empty */
     uint32_t ix_mask;
-    mhist *hist;
-    size_t hist_count, hist_cap;
+    chunked hist;        /* mhist */
+    size_t hist_count;
+    icache icache[ICACHE_SIZE];
+    const char *last_id; /* the id of the last put, and its record */
+    uint32_t last_rec;
     undo *log;
     size_t log_count, log_cap;
     size_t *marks;       /* undo log length at each open begin */
@@ -85,6 +135,9 @@ typedef struct memstore {
     sfsm_attr *out_attrs;
     size_t out_attrs_cap;
 } memstore;
+
+#define REC(m, i) ((mrec *)ch_at(&(m)->recs, (i)))
+#define HIST(m, i) ((mhist *)ch_at(&(m)->hist, (i)))
 
 /* ---- arena and string tables ---- */
 
@@ -131,6 +184,10 @@ static long intern(memstore *m, const char *s)
     strtab *t = &m->names;
     if (!s)
         return NONE;
+    uintptr_t a = (uintptr_t)s;
+    icache *c = &m->icache[((a >> 4) ^ (a >> 12)) & (ICACHE_SIZE - 1)];
+    if (c->ptr == s && strcmp(t->str[c->id], s) == 0)
+        return c->id;
     size_t len = strlen(s);
     uint32_t h = sfsm__hash(s, len);
     if (t->slots) {
@@ -138,8 +195,11 @@ static long intern(memstore *m, const char *s)
             uint32_t v = t->slots[i];
             if (!v)
                 break;
-            if (strcmp(t->str[v], s) == 0)
+            if (strcmp(t->str[v], s) == 0) {
+                c->ptr = s;
+                c->id = v;
                 return v;
+            }
         }
     }
     if ((t->count + 1) * 2 > (size_t)t->mask + 1 || !t->slots) {
@@ -158,6 +218,8 @@ static long intern(memstore *m, const char *s)
         i = (i + 1) & t->mask;
     t->str[t->count] = copy;
     t->slots[i] = (uint32_t)t->count;
+    c->ptr = s;
+    c->id = (uint32_t)t->count;
     return (long)t->count++;
 }
 
@@ -198,11 +260,13 @@ static long find_rec(const memstore *m, const char *id)
 {
     if (!m->ix)
         return -1;
+    if (id == m->last_id && m->last_rec < m->rec_count && strcmp(text_of(m, REC(m, m->last_rec)->id), id) == 0)
+        return m->last_rec;
     for (uint32_t i = ix_hash(id) & m->ix_mask;; i = (i + 1) & m->ix_mask) {
         uint32_t v = m->ix[i];
         if (!v)
             return -1;
-        if (strcmp(text_of(m, m->recs[v - 1].id), id) == 0)
+        if (strcmp(text_of(m, REC(m, v - 1)->id), id) == 0)
             return (long)(v - 1);
     }
 }
@@ -224,7 +288,7 @@ static int ix_reserve(memstore *m, size_t count)
     if (!ix)
         return -1;
     for (size_t k = 0; k < m->rec_count; k++)
-        ix_place(ix, size - 1, ix_hash(text_of(m, m->recs[k].id)), (uint32_t)k + 1);
+        ix_place(ix, size - 1, ix_hash(text_of(m, REC(m, k)->id)), (uint32_t)k + 1);
     sfsm__free(m->ix);
     m->ix = ix;
     m->ix_mask = size - 1;
@@ -234,11 +298,11 @@ static int ix_reserve(memstore *m, size_t count)
 /* Removes record index r from the id index (backward-shift deletion). */
 static void ix_remove(memstore *m, uint32_t r)
 {
-    uint32_t mask = m->ix_mask, i = ix_hash(text_of(m, m->recs[r].id)) & mask;
+    uint32_t mask = m->ix_mask, i = ix_hash(text_of(m, REC(m, r)->id)) & mask;
     while (m->ix[i] != r + 1)
         i = (i + 1) & mask;
     for (uint32_t j = (i + 1) & mask; m->ix[j]; j = (j + 1) & mask) {
-        uint32_t home = ix_hash(text_of(m, m->recs[m->ix[j] - 1].id)) & mask;
+        uint32_t home = ix_hash(text_of(m, REC(m, m->ix[j] - 1)->id)) & mask;
         /* move j into the hole at i if its home is not in (i, j] cyclically */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             m->ix[i] = m->ix[j];
@@ -259,8 +323,10 @@ static int log_push(memstore *m, int kind, uint32_t rec)
     undo *u = &m->log[m->log_count++];
     u->kind = kind;
     u->rec = rec;
-    if (kind != UNDO_INSERT)
-        u->old = m->recs[rec];
+    if (kind == UNDO_UPDATE)
+        u->old = *REC(m, rec);
+    else if (kind == UNDO_HIST)
+        u->old.hist_last = REC(m, rec)->hist_last;
     return 0;
 }
 
@@ -268,7 +334,7 @@ static void undo_to(memstore *m, size_t mark)
 {
     while (m->log_count > mark) {
         undo *u = &m->log[--m->log_count];
-        mrec *r = &m->recs[u->rec];
+        mrec *r = REC(m, u->rec);
         switch (u->kind) {
         case UNDO_INSERT:
             ix_remove(m, u->rec);
@@ -289,7 +355,7 @@ static void undo_to(memstore *m, size_t mark)
             break;
         case UNDO_HIST:
             m->hist_count--;
-            *r = u->old;
+            r->hist_last = u->old.hist_last;
             break;
         }
     }
@@ -367,7 +433,7 @@ static int mem_get(void *b, const char *id, sfsm_record *out)
     long r = find_rec(m, id);
     if (r < 0)
         return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
-    return export_record(m, &m->recs[r], out);
+    return export_record(m, REC(m, r), out);
 }
 
 #define INTERN_INTO(dst, s)            \
@@ -438,7 +504,7 @@ static int mem_insert(memstore *m, const sfsm_record *rec)
     memset(&r, 0, sizeof r);
     long id = text_add(m, rec->id);
     if (id < 0 || ix_reserve(m, m->rec_count + 1) ||
-        sfsm__grow((void **)&m->recs, &m->rec_cap, m->rec_count + 1, sizeof *m->recs) ||
+        ch_reserve(&m->recs, m->rec_count) ||
         (m->depth && sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + 1, sizeof *m->log)))
         return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory inserting '%.*s'", SFSM_MAX_ID, rec->id);
     r.id = (uint32_t)id;
@@ -446,7 +512,9 @@ static int mem_insert(memstore *m, const sfsm_record *rec)
     if (rc)
         return rc;
     uint32_t k = (uint32_t)m->rec_count++;
-    m->recs[k] = r;
+    *REC(m, k) = r;
+    m->last_id = rec->id;
+    m->last_rec = k;
     ix_place(m->ix, m->ix_mask, ix_hash(rec->id), k + 1);
     log_push(m, UNDO_INSERT, k);   /* cannot fail: reserved above */
     return SFSM_OK;
@@ -460,7 +528,7 @@ static int mem_put(void *b, const sfsm_record *rec, uint64_t expected, uint32_t 
     long k = find_rec(m, rec->id);
     if (k < 0)
         return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, rec->id);
-    mrec *cur = &m->recs[k];
+    mrec *cur = REC(m, k);
     if (cur->version != expected)
         return sfsm_error_set(SFSM_ECONFLICT, "opportunity '%.*s' is at version %llu, not %llu", SFSM_MAX_ID,
                               rec->id, (unsigned long long)cur->version, (unsigned long long)expected);
@@ -474,6 +542,8 @@ static int mem_put(void *b, const sfsm_record *rec, uint64_t expected, uint32_t 
     if (rc)
         return rc;
     log_push(m, UNDO_UPDATE, (uint32_t)k);
+    m->last_id = rec->id;
+    m->last_rec = (uint32_t)k;
     if (r.attrs != cur->attrs && cur->attrs) {
         if (m->depth)
             m->garbage[m->garbage_count++] = cur->attrs;
@@ -490,17 +560,19 @@ static int mem_append(void *b, const char *id, const sfsm_history_entry *h)
     long k = find_rec(m, id);
     if (k < 0)
         return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
-    if (m->hist_count >= UINT32_MAX - 1)
-        return sfsm_error_set(SFSM_ESTORAGE, "memory store: history is full");
-    if (sfsm__grow((void **)&m->hist, &m->hist_cap, m->hist_count + 1, sizeof *m->hist) ||
+    if (m->hist_count >= UINT32_MAX - 1 || h->version > UINT32_MAX)
+        return sfsm_error_set(SFSM_ESTORAGE, "memory store: history of '%.*s' is full", SFSM_MAX_ID, id);
+    if (h->fields & ~SFSM_FIELD_ALL)
+        return sfsm_error_set(SFSM_EINVAL, "memory store: unknown field bits 0x%x", (unsigned)h->fields);
+    if (ch_reserve(&m->hist, m->hist_count) ||
         (m->depth && sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + 1, sizeof *m->log)))
         goto oom;
     mhist e;
     e.at = h->at_ms;
-    e.version = h->version;
-    e.kind = h->kind;
-    e.fields = h->fields;
-    e.prev = m->recs[k].hist_last;
+    e.version = (uint32_t)h->version;
+    e.kind = (uint8_t)h->kind;
+    e.fields = (uint8_t)h->fields;
+    e.prev = REC(m, k)->hist_last;
     INTERN_INTO(e.event, h->event);
     INTERN_INTO(e.from, h->from);
     INTERN_INTO(e.to, h->to);
@@ -509,8 +581,8 @@ static int mem_append(void *b, const char *id, const sfsm_history_entry *h)
     TEXT_INTO(e.note, h->note);
     TEXT_INTO(e.changes, h->changes);
     log_push(m, UNDO_HIST, (uint32_t)k);
-    m->hist[m->hist_count++] = e;
-    m->recs[k].hist_last = (uint32_t)m->hist_count;
+    *HIST(m, m->hist_count++) = e;
+    REC(m, k)->hist_last = (uint32_t)m->hist_count;
     return SFSM_OK;
 oom:
     return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory appending history of '%.*s'", SFSM_MAX_ID, id);
@@ -524,17 +596,17 @@ static int mem_read_history(void *b, const char *id, sfsm_history_cb cb, void *u
         return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
     /* The links run newest to oldest; collect them to report oldest first. */
     size_t n = 0;
-    for (uint32_t i = m->recs[k].hist_last; i; i = m->hist[i - 1].prev)
+    for (uint32_t i = REC(m, k)->hist_last; i; i = HIST(m, i - 1)->prev)
         n++;
     uint32_t *order = sfsm__calloc(n ? n : 1, sizeof *order);
     if (!order)
         return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory reading history of '%.*s'", SFSM_MAX_ID, id);
     size_t j = n;
-    for (uint32_t i = m->recs[k].hist_last; i; i = m->hist[i - 1].prev)
+    for (uint32_t i = REC(m, k)->hist_last; i; i = HIST(m, i - 1)->prev)
         order[--j] = i - 1;
     int rc = SFSM_OK;
     for (j = 0; j < n && rc == SFSM_OK; j++) {
-        const mhist *e = &m->hist[order[j]];
+        const mhist *e = HIST(m, order[j]);
         sfsm_history_entry out = {
             e->version, e->at, e->kind, name_of(m, e->event), name_of(m, e->from), name_of(m, e->to),
             name_of(m, e->actor), name_of(m, e->role), text_of(m, e->note), e->fields, text_of(m, e->changes),
@@ -570,7 +642,7 @@ static int mem_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     if (stage < 0 || owner < 0 || customer < 0)
         return SFSM_OK;
     for (size_t k = 0; k < m->rec_count; k++) {
-        const mrec *r = &m->recs[k];
+        const mrec *r = REC(m, k);
         if ((stage && r->stage != (uint32_t)stage) || (owner && r->owner != (uint32_t)owner) ||
             (customer && r->customer != (uint32_t)customer) || r->updated < f->changed_since_ms)
             continue;
@@ -590,7 +662,7 @@ static void mem_close(void *b)
     if (!m)
         return;
     for (size_t k = 0; k < m->rec_count; k++)
-        sfsm__free(m->recs[k].attrs);
+        sfsm__free(REC(m, k)->attrs);
     for (size_t g = 0; g < m->garbage_count; g++)
         sfsm__free(m->garbage[g]);
     while (m->arena) {
@@ -601,9 +673,9 @@ static void mem_close(void *b)
     sfsm__free(m->names.str);
     sfsm__free(m->names.slots);
     sfsm__free(m->texts);
-    sfsm__free(m->recs);
+    ch_free(&m->recs);
     sfsm__free(m->ix);
-    sfsm__free(m->hist);
+    ch_free(&m->hist);
     sfsm__free(m->log);
     sfsm__free(m->marks);
     sfsm__free(m->garbage);
@@ -626,6 +698,11 @@ const sfsm_store_ops sfsm__memory_ops = {
 
 int sfsm__memory_backend(void **out)
 {
-    *out = sfsm__calloc(1, sizeof(memstore));
-    return *out ? SFSM_OK : sfsm_error_set(SFSM_ENOMEM, "out of memory for a memory store");
+    memstore *m = sfsm__calloc(1, sizeof(memstore));
+    if (m) {
+        m->recs.elem = sizeof(mrec);
+        m->hist.elem = sizeof(mhist);
+    }
+    *out = m;
+    return m ? SFSM_OK : sfsm_error_set(SFSM_ENOMEM, "out of memory for a memory store");
 }

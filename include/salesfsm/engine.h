@@ -103,7 +103,7 @@ SFSM_API int sfsm_engine_on_enter(sfsm_engine *e, const char *stage, sfsm_notify
  * Binds an application guard to a guard name used by the pipeline's events
  * (replacing a built-in or earlier guard of that name). Built-in guards:
  * has_customer (customer set), has_amount (amount > 0 with a currency),
- * has_reason (non-empty note). A pipeline guard name with no function bound
+ * has_reason (a note with a non-blank character). A pipeline guard name with no function bound
  * makes sfsm_fire of that event fail with SFSM_ENOTFOUND naming the guard.
  * Errors: SFSM_EINVAL, SFSM_ENOTFOUND (no event of the pipeline uses the
  * name), SFSM_EBUSY.
@@ -131,8 +131,10 @@ SFSM_API int sfsm_fire_index(sfsm_engine *e, sfsm_opp *o, size_t event, const sf
 
 /*
  * Events the actor may fire on the opportunity now: allowed from its stage,
- * permitted to the actor's role, and passing their guards (before hooks are
- * not consulted). Writes up to `cap` event names (owned by the pipeline) to
+ * permitted to the actor's role, and passing their guards. Before hooks are
+ * not consulted, nor are guards that only check the note (the built-in
+ * has_reason), because the note comes with the fire itself: `lose` is
+ * offered, and firing it without a reason is still refused. Writes up to `cap` event names (owned by the pipeline) to
  * names[] in table order and the total number to *count.
  * Errors: SFSM_EINVAL, SFSM_ENOTFOUND (unknown role).
  */

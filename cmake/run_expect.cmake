@@ -1,0 +1,21 @@
+# ctest helper: cmake -DPROGRAM=path -DEXPECT=regex -P run_expect.cmake
+# Runs PROGRAM, echoes its output, and fails unless it exits 0 AND its
+# standard output matches EXPECT. (PASS_REGULAR_EXPRESSION alone would
+# ignore the exit code.)
+if(NOT DEFINED PROGRAM OR NOT DEFINED EXPECT)
+  message(FATAL_ERROR "usage: cmake -DPROGRAM=path -DEXPECT=regex -P run_expect.cmake")
+endif()
+execute_process(COMMAND "${PROGRAM}"
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE err)
+message("${out}")
+if(err)
+  message("stderr:\n${err}")
+endif()
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "${PROGRAM} exited with '${rc}', expected 0")
+endif()
+if(NOT out MATCHES "${EXPECT}")
+  message(FATAL_ERROR "output of ${PROGRAM} does not match '${EXPECT}'")
+endif()

@@ -1,0 +1,13 @@
+# Install into a temporary prefix and build the quickstart against the
+# installed copy with pkg-config and with find_package (shared and static).
+find_program(SFSM_BASH bash REQUIRED)
+add_test(NAME install
+  COMMAND ${SFSM_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/install_test.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set(_sfsm_install_env "CC=${CMAKE_C_COMPILER}")
+if(SALESFSM_SANITIZE)
+  # Consumers of a sanitized library must link the sanitizer runtimes too.
+  list(APPEND _sfsm_install_env "SFSM_CONSUMER_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all")
+endif()
+set_tests_properties(install PROPERTIES
+  ENVIRONMENT "${_sfsm_install_env}"
+  TIMEOUT 600)

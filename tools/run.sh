@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The one entry point for building, demonstrating and testing salesfsm.
+#
+#   bash tools/run.sh demo            build, then run the demo
+#   bash tools/run.sh test            build, then run the whole ctest suite
+#   bash tools/run.sh test-sanitize   the suite again, built with ASan+UBSan
+#                                     in build-asan/
+#
+# Works as root on a fresh Debian 12: missing Debian packages are installed
+# first (only the missing ones). As another user it names what is missing
+# and stops.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3-dev python3)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# The demo: what `run.sh demo` runs in build/ (one line to change).
+DEMO=(build/examples/quickstart)
+
+say() { printf '==> %s\n' "$*"; }
+die() {
+    local rc=$1
+    shift
+    printf 'run.sh: %s\n' "$*" >&2
+    exit "$rc"
+}
+
+# Runs a step; on failure says which step failed and exits with its code.
+step() {
+    local what=$1
+    shift
+    say "$what"
+    local rc=0
+    "$@" || rc=$?
+    ((rc == 0)) || die "$rc" "$what failed (exit $rc)"
+}
+
+usage() {
+    cat >&2 <<'EOF'
+usage: bash tools/run.sh demo | test | test-sanitize
+  demo           build into build/ and run the demo
+  test           build into build/ and run the whole test suite (ctest)
+  test-sanitize  build into build-asan/ with ASan+UBSan and run the suite
+EOF
+    exit 2
+}
+
+ensure_packages() {
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        say "not a Debian system: make sure these (or their equivalents) are installed: ${PACKAGES[*]}"
+        return 0
+    fi
+    local missing=() p status
+    for p in "${PACKAGES[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $status == "install ok installed" ]] || missing+=("$p")
+    done
+    if ((${#missing[@]} == 0)); then
+        say "Debian packages present: ${PACKAGES[*]}"
+        return 0
+    fi
+    if ((EUID != 0)); then
+        die 1 "missing Debian packages: ${missing[*]}
+install them as root, then run this again:
+  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+    fi
+    step "apt-get update" apt-get update
+    step "installing missing Debian packages: ${missing[*]}" \
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# build DIR CMAKE_ARGS...: configure (idempotent) and build everything.
+build() {
+    local dir=$1
+    shift
+    step "configuring $dir/" cmake -S . -B "$dir" -DSALESFSM_WERROR=ON "$@"
+    step "building $dir/ (-j$JOBS)" cmake --build "$dir" -j "$JOBS"
+}
+
+run_suite() {
+    local dir=$1
+    step "running the test suite in $dir/" \
+        ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$JOBS"
+}
+
+mode=${1:-}
+(($# <= 1)) || usage
+case $mode in
+demo)
+    ensure_packages
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    step "running the demo: ${DEMO[*]}" "${DEMO[@]}"
+    ;;
+test)
+    ensure_packages
+    build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    run_suite build
+    ;;
+test-sanitize)
+    ensure_packages
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DSALESFSM_SANITIZE=ON
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_suite build-asan
+    ;;
+*)
+    usage
+    ;;
+esac
+say "$mode: done"
