@@ -12,11 +12,11 @@
  *
  * Each workload first gets one untimed memory run (resident set and heap in
  * use before and after), which also warms caches and the allocator; then R
- * timed runs. Every run is on a fresh memory store and fires twice as many
- * times as it has to be measured: once with sfsm_fire_index (event names
- * resolved once up front), once with sfsm_fire and the name string, each on
- * its own fresh store, alternating which goes first so that drift on a noisy
- * machine does not always favour the same one.
+ * timed runs. A timed run is two passes, each on a fresh memory store: one
+ * fires with sfsm_fire_index (event names resolved once up front), the other
+ * with sfsm_fire and the name string. Which pass goes first alternates, so
+ * that drift on a noisy machine does not always favour the same one, and
+ * their ratio is taken within the run.
  *
  * Usage: transitions [-n N] [-r R] [--json]
  * Exit status 0 on success, 1 if a call or an end-of-run check fails.
@@ -451,8 +451,10 @@ static void print_table(FILE *out, const report *rep, const bench *b)
     fprintf(out, "%-8s %-46s %14s %14s %14s\n", "workload", "metric", "median", "min", "max");
     for (size_t i = 0; i < rep->count; i++) {
         const row *r = &rep->rows[i];
-        fprintf(out, "%-8s %-46s %14.1f %14.1f %14.1f\n", r->workload, r->label, r->s.median,
-                r->s.min, r->s.max);
+        /* Small values (ratios, MiB) need more digits than ns or bytes. */
+        int prec = r->s.median > -10.0 && r->s.median < 10.0 ? 3 : 1;
+        fprintf(out, "%-8s %-46s %14.*f %14.*f %14.*f\n", r->workload, r->label, prec, r->s.median,
+                prec, r->s.min, prec, r->s.max);
     }
 }
 
@@ -500,8 +502,9 @@ static double records_only_heap(bench *b)
  * The untimed first run of a workload. Resident set: before, after the
  * creates, after the fires (handles alive, as in the timed runs). Heap in
  * use: the same points plus after freeing the handles (the store alone) and
- * after closing the store (what it left behind). The resident-set figures
- * come first in the process for W1; later ones rely on malloc_trim.
+ * after closing the store (what it left behind). Earlier runs freed memory
+ * that would otherwise be reused without growing the resident set; the
+ * malloc_trim before each starting point hands it back first.
  */
 static void memory_run(bench *b, workload w, report *rep)
 {
