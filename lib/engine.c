@@ -158,6 +158,15 @@ int sfsm__check_actor(const sfsm_actor *a, int required)
     return rc;   /* the role is checked when it is looked up in the pipeline */
 }
 
+int sfsm__check_actor_role(const sfsm_pipeline *p, const sfsm_actor *a)
+{
+    int rc = sfsm__check_actor(a, 0);
+    long role;
+    if (!rc && a)
+        rc = sfsm__resolve_role(p, a->role, &role);
+    return rc;
+}
+
 int sfsm__resolve_role(const sfsm_pipeline *p, const char *role, long *index)
 {
     *index = sfsm__name_find(&p->role_ix, p->roles, sizeof(char *), role);

@@ -49,12 +49,16 @@ struct sfsm_engine {
     size_t pend_count, pend_cap;
     const sfsm_opp *running[SFSM_MAX_NESTING];   /* transitions in their hooks */
     size_t running_count;
+    const char *role_ptr;        /* the last role string fired with ... */
+    long role_index;             /* ... and its index (verified on use) */
 };
 
 int sfsm__engine_check_args(sfsm_engine *e, const sfsm_opp *o, const char *fn);
 /* SFSM_EBUSY if o (or another handle on the same id) is mid-transition. */
 int sfsm__engine_check_idle(sfsm_engine *e, const sfsm_opp *o, const char *fn);
 int sfsm__check_actor(const sfsm_actor *a, int required);
+/* An optional actor (NULL is fine) whose role must be one of p's. */
+int sfsm__check_actor_role(const sfsm_pipeline *p, const sfsm_actor *a);
 /* Index of the role in p; SFSM_EINVAL for a malformed name, SFSM_ENOTFOUND. */
 int sfsm__resolve_role(const sfsm_pipeline *p, const char *role, long *index);
 

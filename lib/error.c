@@ -3,10 +3,12 @@
 
 #include <salesfsm/common.h>
 
+#include "text.h"
+
 /* Per-thread, fixed-size: recording an error must never allocate (it is
  * how out-of-memory is reported). */
-static _Thread_local char t_msg[1024];
-static _Thread_local int t_code;
+static _Thread_local char t_msg[1024] SFSM_TLS_FAST;
+static _Thread_local int t_code SFSM_TLS_FAST;
 
 const char *sfsm_strerror(int code)
 {

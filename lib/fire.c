@@ -133,9 +133,14 @@ int sfsm_fire_index(sfsm_engine *e, sfsm_opp *o, size_t event, const sfsm_actor 
         return rc;
     if (e->running_count == SFSM_MAX_NESTING)
         return sfsm_error_set(SFSM_EBUSY, "sfsm_fire: hooks nest fires more than %d deep", SFSM_MAX_NESTING);
-    long role;
-    if ((rc = sfsm__resolve_role(p, actor->role, &role)))
-        return rc;
+    /* Callers fire as the same actor again and again: remember the last role. */
+    long role = e->role_index;
+    if (actor->role != e->role_ptr || strcmp(p->roles[role], actor->role) != 0) {
+        if ((rc = sfsm__resolve_role(p, actor->role, &role)))
+            return rc;
+        e->role_ptr = actor->role;
+        e->role_index = role;
+    }
 
     /* 1. stage */
     uint32_t from = o->stage;

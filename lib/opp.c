@@ -42,18 +42,20 @@ int64_t sfsm_opp_stage_entered(const sfsm_opp *o) { return o ? o->entered : 0; }
 int sfsm_opp_probability(const sfsm_opp *o) { return o ? o->pipeline->stages[o->stage].probability : 0; }
 uint32_t sfsm_opp_unsaved(const sfsm_opp *o) { return o ? o->unsaved : 0; }
 
-static int check_settable(sfsm_opp *o, const char *fn)
+/* `what` names the setter: "amount" for sfsm_opp_set_amount. */
+static int check_settable(sfsm_opp *o, const char *what)
 {
     if (!o)
-        return sfsm_error_set(SFSM_EINVAL, "%s: opportunity is NULL", fn);
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_opp_set_%s: opportunity is NULL", what);
     if (o->busy)
-        return sfsm_error_set(SFSM_EBUSY, "%s: opportunity '%s' is in the middle of its own transition", fn, o->id);
+        return sfsm_error_set(SFSM_EBUSY, "sfsm_opp_set_%s: opportunity '%s' is in the middle of its own transition",
+                              what, o->id);
     return SFSM_OK;
 }
 
 int sfsm_opp_set_amount(sfsm_opp *o, int64_t minor_units, const char *currency)
 {
-    int rc = check_settable(o, "sfsm_opp_set_amount");
+    int rc = check_settable(o, "amount");
     if (rc)
         return rc;
     if (minor_units < 0)
@@ -69,9 +71,7 @@ int sfsm_opp_set_amount(sfsm_opp *o, int64_t minor_units, const char *currency)
 /* Replaces *field with a copy of value ("" and NULL clear it). */
 static int set_text(sfsm_opp *o, char **field, const char *value, const char *what, uint32_t bit)
 {
-    char fn[48];
-    snprintf(fn, sizeof fn, "sfsm_opp_set_%s", what);
-    int rc = check_settable(o, fn);
+    int rc = check_settable(o, what);
     if (rc || (rc = sfsm__check_text(what, value, SFSM_MAX_TEXT)))
         return rc;
     char *copy = NULL;
@@ -100,7 +100,7 @@ int sfsm_opp_set_title(sfsm_opp *o, const char *title)
 
 int sfsm_opp_set_expected_close(sfsm_opp *o, int64_t ms)
 {
-    int rc = check_settable(o, "sfsm_opp_set_expected_close");
+    int rc = check_settable(o, "expected_close");
     if (rc)
         return rc;
     if (ms < 0)
@@ -132,7 +132,7 @@ static size_t attr_find(const sfsm_opp *o, const char *key, int *found)
 
 int sfsm_opp_set_attr(sfsm_opp *o, const char *key, const char *value)
 {
-    int rc = check_settable(o, "sfsm_opp_set_attr");
+    int rc = check_settable(o, "attr");
     if (rc || (rc = sfsm__check_name("attribute key", key, SFSM_MAX_NAME)))
         return rc;
     if (value && (rc = sfsm__check_text("attribute value", value, SFSM_MAX_TEXT)))
@@ -280,7 +280,8 @@ char *sfsm__opp_changes_json(const sfsm_opp *o, uint32_t fields, int *oom)
 #define TEXT(s) ((s) ? sfsm__buf_add_json_string(&b, (s)) : sfsm__buf_adds(&b, "null"))
     if (fields & SFSM_FIELD_AMOUNT) {
         KEY("amount");
-        sfsm__buf_addf(&b, "%lld", (long long)o->amount);
+        char num[24];
+        sfsm__buf_add(&b, num, sfsm__format_i64(num, o->amount));
         KEY("currency");
         TEXT(o->currency[0] ? o->currency : NULL);
     }
@@ -298,7 +299,8 @@ char *sfsm__opp_changes_json(const sfsm_opp *o, uint32_t fields, int *oom)
     }
     if (fields & SFSM_FIELD_EXPECTED_CLOSE) {
         KEY("expected_close_ms");
-        sfsm__buf_addf(&b, "%lld", (long long)o->expected_close);
+        char num[24];
+        sfsm__buf_add(&b, num, sfsm__format_i64(num, o->expected_close));
     }
     if (fields & SFSM_FIELD_ATTRS) {
         KEY("attrs");

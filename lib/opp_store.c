@@ -34,13 +34,21 @@ int sfsm_filter_init(sfsm_filter *f, unsigned int version)
     return SFSM_OK;
 }
 
+/* Random bytes are fetched 512 at a time: one system call per 32 ids. */
+static _Thread_local unsigned char t_pool[512] SFSM_TLS_FAST;
+static _Thread_local size_t t_pool_left SFSM_TLS_FAST;
+
 static int generate_id(char out[33])
 {
-    unsigned char raw[16];
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-        return sfsm_error_set(SFSM_ESTORAGE, "cannot read random bytes to generate an opportunity id");
+    if (t_pool_left < 16) {
+        if (getrandom(t_pool, sizeof t_pool, 0) != (ssize_t)sizeof t_pool)
+            return sfsm_error_set(SFSM_ESTORAGE, "cannot read random bytes to generate an opportunity id");
+        t_pool_left = sizeof t_pool;
+    }
+    const unsigned char *raw = t_pool + sizeof t_pool - t_pool_left;
+    t_pool_left -= 16;
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof raw; i++) {
+    for (size_t i = 0; i < 16; i++) {
         out[2 * i] = hex[raw[i] >> 4];
         out[2 * i + 1] = hex[raw[i] & 15];
     }
@@ -86,7 +94,7 @@ int sfsm_opp_create_ext(sfsm_engine *e, const sfsm_create_options *opts, sfsm_op
             return rc;
         id = generated;
     }
-    if ((rc = sfsm__check_actor(opts->actor, 0)))
+    if ((rc = sfsm__check_actor_role(e->p, opts->actor)))
         return rc;
     sfsm_opp *o = sfsm__calloc(1, sizeof *o);
     if (!o || !(o->id = sfsm__strdup(id))) {
@@ -159,7 +167,7 @@ int sfsm_opp_open(sfsm_engine *e, const char *id, sfsm_opp **out)
 int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *actor, const char *note)
 {
     int rc = sfsm__engine_check_args(e, o, "sfsm_opp_save");
-    if (rc || (rc = sfsm__check_actor(actor, 0)) || (rc = sfsm__check_text("note", note, SFSM_MAX_TEXT)) ||
+    if (rc || (rc = sfsm__check_actor_role(e->p, actor)) || (rc = sfsm__check_text("note", note, SFSM_MAX_TEXT)) ||
         (rc = sfsm__engine_check_idle(e, o, "sfsm_opp_save")))
         return rc;
     if (!o->unsaved)

@@ -5,10 +5,11 @@
 #include <salesfsm/sys/store.h>
 
 #include "alloc.h"
+#include "text.h"
 #include "store_impl.h"
 
 /* Its address identifies the calling thread. */
-static _Thread_local char t_token;
+static _Thread_local char t_token SFSM_TLS_FAST;
 
 static uintptr_t me(void)
 {

@@ -184,8 +184,9 @@ static long intern(memstore *m, const char *s)
     strtab *t = &m->names;
     if (!s)
         return NONE;
-    uintptr_t a = (uintptr_t)s;
-    icache *c = &m->icache[((a >> 4) ^ (a >> 12)) & (ICACHE_SIZE - 1)];
+    /* all address bits count: two literals a few bytes apart must not share a slot */
+    uint64_t a = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull;
+    icache *c = &m->icache[a >> 56];
     if (c->ptr == s && strcmp(t->str[c->id], s) == 0)
         return c->id;
     size_t len = strlen(s);

@@ -112,10 +112,32 @@ uint32_t sfsm__hash(const char *s, size_t len)
     return (uint32_t)h;
 }
 
+size_t sfsm__format_i64(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
 void sfsm__buf_add(sfsm_buf *b, const char *s, size_t n)
 {
     if (b->failed)
         return;
+    if (b->cap == 0 && sfsm__grow((void **)&b->data, &b->cap, 128, 1) != 0) {
+        b->failed = 1;
+        return;
+    }
     if (sfsm__grow((void **)&b->data, &b->cap, b->len + n + 1, 1) != 0) {
         b->failed = 1;
         return;

@@ -5,6 +5,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Thread-locals of a shared library are reached through __tls_get_addr
+ * unless told otherwise; ours are small, so the fast model is safe. */
+#if defined(__GNUC__)
+#define SFSM_TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#define SFSM_TLS_FAST
+#endif
+
+/* Writes the decimal form of v into out (at least 21 bytes); returns its length. */
+size_t sfsm__format_i64(char *out, int64_t v);
+
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int sfsm__utf8_valid(const char *s, size_t len);
 

@@ -514,6 +514,106 @@ static void test_refused_fire_in_batch(void **state)
     sfsm_opp_free(e);
 }
 
+/* ---- hooks and batches ---- */
+
+typedef struct batch_probe {
+    fixture *f;
+    int rc_commit, rc_rollback;
+    int rc_open_b, rc_fire_b;
+    int acted;
+    recorder *rec;
+} batch_probe;
+
+static int commit_from_before(const sfsm_transition *t, void *ud, char *why, size_t why_size)
+{
+    batch_probe *bp = ud;
+    (void)t;
+    (void)why;
+    (void)why_size;
+    bp->rc_commit = sfsm_engine_commit(bp->f->engine);
+    bp->rc_rollback = sfsm_engine_rollback(bp->f->engine);
+    return 0;
+}
+
+static void test_commit_rollback_from_hook(void **state)
+{
+    fixture *f = *state;
+    batch_probe bp;
+    memset(&bp, 0, sizeof bp);
+    bp.f = f;
+    bp.rc_commit = bp.rc_rollback = 99;
+    assert_int_equal(sfsm_engine_on_before(f->engine, NULL, commit_from_before, &bp), SFSM_OK);
+    sfsm_opp *a = fixture_opp(f, "A", NULL);
+    assert_int_equal(sfsm_engine_begin(f->engine), SFSM_OK);
+    assert_int_equal(sfsm_fire(f->engine, a, "qualify", &REP, NULL), SFSM_OK);
+    assert_int_equal(bp.rc_commit, SFSM_EBUSY);
+    assert_int_equal(bp.rc_rollback, SFSM_EBUSY);
+    /* The batch is still open and still ours to finish. */
+    assert_int_equal(sfsm_fire(f->engine, a, "quote", &REP, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_commit(f->engine), SFSM_OK);
+    assert_stored(f, "A", "quoted", 3);
+    sfsm_opp_free(a);
+}
+
+/* An after hook delivered at commit may fire on another opportunity. */
+static void fire_b_at_commit(const sfsm_transition *t, void *ud)
+{
+    batch_probe *bp = ud;
+    if (strcmp(t->opp_id, "A") != 0 || bp->acted)
+        return;
+    bp->acted = 1;
+    sfsm_opp *b = NULL;
+    bp->rc_open_b = sfsm_opp_open(bp->f->engine, "B", &b);
+    if (b) {
+        bp->rc_fire_b = sfsm_fire(bp->f->engine, b, "qualify", &REP, "follow-up of A");
+        sfsm_opp_free(b);
+    }
+}
+
+static void test_hook_at_commit_fires_other(void **state)
+{
+    fixture *f = *state;
+    recorder rec;
+    memset(&rec, 0, sizeof rec);
+    batch_probe bp;
+    memset(&bp, 0, sizeof bp);
+    bp.f = f;
+    bp.rc_open_b = bp.rc_fire_b = 99;
+    sfsm_opp *a = fixture_opp(f, "A", NULL);
+    sfsm_opp *b0 = fixture_opp(f, "B", NULL);
+    sfsm_opp_free(b0);
+    assert_int_equal(sfsm_engine_on_after(f->engine, NULL, fire_b_at_commit, &bp), SFSM_OK);
+    hook_all(f, &rec);
+
+    assert_int_equal(sfsm_engine_begin(f->engine), SFSM_OK);
+    assert_int_equal(sfsm_fire(f->engine, a, "qualify", &REP, NULL), SFSM_OK);
+    assert_false(bp.acted);
+    assert_int_equal(sfsm_engine_commit(f->engine), SFSM_OK);
+    assert_true(bp.acted);
+    assert_int_equal(bp.rc_open_b, SFSM_OK);
+    assert_int_equal(bp.rc_fire_b, SFSM_OK);
+    assert_stored(f, "A", "qualified", 2);
+    assert_stored(f, "B", "qualified", 2);
+    /* Both transitions were announced, A's at commit, B's as it happened. */
+    assert_int_equal(count_kind(&rec, 'a'), 2);
+    int seen_a = 0, seen_b = 0;
+    for (size_t i = 0; i < rec.n; i++) {
+        if (rec.calls[i].kind != 'a')
+            continue;
+        if (strcmp(rec.calls[i].opp_id, "A") == 0) {
+            seen_a++;
+            assert_false(rec.calls[i].has_opp);
+        } else {
+            seen_b++;
+            assert_string_equal(rec.calls[i].opp_id, "B");
+            assert_string_equal(rec.calls[i].note, "follow-up of A");
+        }
+    }
+    assert_int_equal(seen_a, 1);
+    assert_int_equal(seen_b, 1);
+    sfsm_opp_free(a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -526,6 +626,8 @@ int main(void)
         T(test_free_engine_rolls_back),
         T(test_create_then_rollback),
         T(test_refused_fire_in_batch),
+        T(test_commit_rollback_from_hook),
+        T(test_hook_at_commit_fires_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

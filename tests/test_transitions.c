@@ -778,6 +778,13 @@ static void test_app_guard_sees_handle(void **state)
     sfsm_opp_free(o);
 }
 
+/* Refuses without a note; records what it saw. */
+static int note_guard(const sfsm_transition *t, void *ud, char *why, size_t why_size)
+{
+    recording_guard(t, ud, why, why_size);
+    return t->note == NULL;
+}
+
 static const char FINANCE_WHY[] = "amount needs finance approval (limit 100000.00 CNY)";
 
 static int finance_guard(const sfsm_transition *t, void *ud, char *why, size_t why_size)
@@ -1056,6 +1063,20 @@ static void test_available_events_guards(void **state)
     assert_int_equal(sfsm_engine_available_events(f->engine, o, &REP, got, 16, &count), SFSM_OK);
     assert_true(has_name(got, count, "requote"));
     assert_true(has_name(got, count, "sign"));
+    sfsm_opp_free(o);
+
+    /* An application guard bound to has_reason is a guard like any other:
+     * consulted, with no note. */
+    seen s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(sfsm_engine_register_guard(f->engine, "has_reason", note_guard, &s), SFSM_OK);
+    o = opp_at(f, "avail-appreason", stage_by_name("quoted"));
+    assert_int_equal(sfsm_engine_available_events(f->engine, o, &REP, got, 16, &count), SFSM_OK);
+    assert_int_equal(s.calls, 1);
+    assert_string_equal(s.note, NULL_MARK);
+    assert_string_equal(s.event, "lose");
+    assert_int_equal(count, 1);
+    assert_string_equal(got[0], "negotiate");
     sfsm_opp_free(o);
 }
 

@@ -46,7 +46,7 @@ typedef struct sfsm_create_options {
     const char *customer;        /* NULL: none */
     const char *owner;           /* NULL: none */
     const char *title;           /* NULL: none */
-    int64_t amount;              /* minor units, >= 0; used when currency is set */
+    int64_t amount;              /* minor units, >= 0; non-zero needs a currency */
     const char *currency;        /* ISO 4217, NULL: no amount */
     int64_t expected_close_ms;   /* 0: none */
     const sfsm_actor *actor;     /* recorded in the create entry; NULL: none */
@@ -60,8 +60,10 @@ SFSM_API int sfsm_create_options_init(sfsm_create_options *opts, unsigned int ve
 /*
  * Like sfsm_opp_create, with initial fields stored in the same commit and
  * recorded in the create entry. Errors as sfsm_opp_create plus SFSM_EVERSION
- * (opts->version unknown) and SFSM_EINVAL for any invalid field; the
- * message names the field. opts is only read during the call.
+ * (opts->version unknown), SFSM_EINVAL for any invalid field (including an
+ * amount without a currency; the message names the field) and
+ * SFSM_ENOTFOUND (the actor's role is not a role of the pipeline).
+ * opts is only read during the call.
  */
 SFSM_API int sfsm_opp_create_ext(sfsm_engine *e, const sfsm_create_options *opts, sfsm_opp **out);
 
@@ -124,8 +126,10 @@ SFSM_API int sfsm_opp_attr_at(const sfsm_opp *o, size_t i, const char **key, con
 
 /*
  * Stores the handle's unsaved field changes with one history entry (kind
- * update), as `actor` (may be NULL). Nothing to store is a success that
- * writes nothing. Errors: SFSM_EINVAL, SFSM_ECONFLICT (the stored version is
+ * update), as `actor` (may be NULL; its role must be a role of the
+ * pipeline) with an optional note. Nothing to store is a success that
+ * writes nothing. Errors: SFSM_EINVAL, SFSM_ENOTFOUND (unknown role),
+ * SFSM_ECONFLICT (the stored version is
  * not the handle's), SFSM_ENOTFOUND, SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE.
  * On failure the handle and the store are unchanged.
  */
