@@ -987,6 +987,47 @@ static void test_scan_order_is_creation_order(void **state)
     scan_expect(f, NULL, "m,z,a,k,b");
 }
 
+/* An actor recorded in the history must hold a role of the pipeline. */
+static void test_actor_role_must_exist(void **state)
+{
+    fixture *f = *state;
+    sfsm_actor ceo = { "Chen", "ceo" };
+    sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
+    opts.id = "role-check";
+    opts.actor = &ceo;
+    sfsm_opp *o = (sfsm_opp *)&opts;   /* must be reset to NULL on failure */
+    assert_int_equal(sfsm_opp_create_ext(f->engine, &opts, &o), SFSM_ENOTFOUND);
+    assert_null(o);
+    assert_non_null(strstr(sfsm_errmsg(), "ceo"));
+    assert_int_equal(sfsm_opp_open(f->engine, "role-check", &o), SFSM_ENOTFOUND);
+
+    opts.actor = &REP;
+    assert_int_equal(sfsm_opp_create_ext(f->engine, &opts, &o), SFSM_OK);
+    assert_int_equal(sfsm_opp_set_title(o, "Servers"), SFSM_OK);
+    assert_int_equal(sfsm_opp_save_as(f->engine, o, &ceo, "typo"), SFSM_ENOTFOUND);
+    assert_non_null(strstr(sfsm_errmsg(), "ceo"));
+    assert_int_equal(sfsm_opp_version(o), 1);
+    assert_int_equal(sfsm_opp_unsaved(o), SFSM_FIELD_TITLE);
+    assert_int_equal(history_count(f->engine, "role-check"), 1);
+    assert_int_equal(sfsm_opp_save_as(f->engine, o, &ASSISTANT, "title from the order"), SFSM_OK);
+    assert_int_equal(sfsm_opp_version(o), 2);
+    sfsm_opp_free(o);
+}
+
+/* A non-zero amount without a currency is refused, not dropped. */
+static void test_create_amount_needs_currency(void **state)
+{
+    fixture *f = *state;
+    sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
+    opts.id = "no-currency";
+    opts.amount = 500;
+    sfsm_opp *o = NULL;
+    assert_int_equal(sfsm_opp_create_ext(f->engine, &opts, &o), SFSM_EINVAL);
+    assert_null(o);
+    assert_non_null(strstr(sfsm_errmsg(), "currency"));
+    assert_int_equal(sfsm_opp_open(f->engine, "no-currency", &o), SFSM_ENOTFOUND);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1010,6 +1051,8 @@ int main(void)
         T(test_scan_stops),
         T(test_scan_handle_shows_stored_data),
         T(test_scan_order_is_creation_order),
+        T(test_actor_role_must_exist),
+        T(test_create_amount_needs_currency),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,8 @@
 #   bash tools/run.sh test            build, then run the whole ctest suite
 #   bash tools/run.sh test-sanitize   the suite again, built with ASan+UBSan
 #                                     in build-asan/
+#   bash tools/run.sh test-tsan       the threaded tests under ThreadSanitizer
+#                                     in build-tsan/
 #
 # Works as root on a fresh Debian 12: missing Debian packages are installed
 # first (only the missing ones). As another user it names what is missing
@@ -40,10 +42,12 @@ step() {
 
 usage() {
     cat >&2 <<'EOF'
-usage: bash tools/run.sh demo | test | test-sanitize
+usage: bash tools/run.sh demo | test | test-sanitize | test-tsan
   demo           build into build/ and run the demo
   test           build into build/ and run the whole test suite (ctest)
   test-sanitize  build into build-asan/ with ASan+UBSan and run the suite
+  test-tsan      build into build-tsan/ with ThreadSanitizer and run the
+                 tests that use threads
 EOF
     exit 2
 }
@@ -105,6 +109,13 @@ test-sanitize)
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_suite build-asan
+    ;;
+test-tsan)
+    ensure_packages
+    build build-tsan -DCMAKE_BUILD_TYPE=Debug -DSALESFSM_TSAN=ON -DSALESFSM_BUILD_EXAMPLES=OFF -DSALESFSM_BUILD_BENCH=OFF
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    step "running the threaded tests under ThreadSanitizer in build-tsan/" \
+        ctest --test-dir build-tsan --output-on-failure --no-tests=error -R '^(threads|errors|batch|hooks)$'
     ;;
 *)
     usage
