@@ -49,6 +49,10 @@ struct sfsm_engine {
     size_t pend_count, pend_cap;
     const sfsm_opp *running[SFSM_MAX_NESTING];   /* transitions in their hooks */
     size_t running_count;
+    struct {                     /* event name strings seen lately -> index */
+        const char *ptr;
+        long index;
+    } event_cache[16];
     const char *role_ptr;        /* the last role string fired with ... */
     long role_index;             /* ... and its index (verified on use) */
 };

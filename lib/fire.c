@@ -224,7 +224,17 @@ int sfsm_fire(sfsm_engine *e, sfsm_opp *o, const char *event, const sfsm_actor *
 {
     if (!e || !event)
         return sfsm_error_set(SFSM_EINVAL, "sfsm_fire: %s is NULL", e ? "event" : "engine");
-    long ev = sfsm__name_find(&e->p->event_ix, &e->p->events[0].name, sizeof(event_def), event);
+    /* Applications pass the same few literals: a pointer hit confirmed by one
+     * comparison saves hashing the name. */
+    uint64_t slot = ((uint64_t)(uintptr_t)event * 0x9E3779B97F4A7C15ull) >> 60;
+    long ev = e->event_cache[slot].index;
+    if (e->event_cache[slot].ptr == event && strcmp(e->p->events[ev].name, event) == 0)
+        return sfsm_fire_index(e, o, (size_t)ev, actor, note);
+    ev = sfsm__name_find(&e->p->event_ix, &e->p->events[0].name, sizeof(event_def), event);
+    if (ev >= 0) {
+        e->event_cache[slot].ptr = event;
+        e->event_cache[slot].index = ev;
+    }
     if (ev < 0) {
         if (sfsm__check_name("event", event, SFSM_MAX_NAME))
             return SFSM_EINVAL;
