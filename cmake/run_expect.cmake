@@ -1,11 +1,18 @@
-# ctest helper: cmake -DPROGRAM=path -DEXPECT=regex -P run_expect.cmake
+# ctest helper: cmake -DPROGRAM=path [-DARG=value] [-DREMOVE=file] -DEXPECT=regex -P run_expect.cmake
 # Runs PROGRAM, echoes its output, and fails unless it exits 0 AND its
 # standard output matches EXPECT. (PASS_REGULAR_EXPRESSION alone would
 # ignore the exit code.)
 if(NOT DEFINED PROGRAM OR NOT DEFINED EXPECT)
   message(FATAL_ERROR "usage: cmake -DPROGRAM=path -DEXPECT=regex -P run_expect.cmake")
 endif()
-execute_process(COMMAND "${PROGRAM}"
+if(DEFINED REMOVE)
+  file(REMOVE "${REMOVE}" "${REMOVE}-wal" "${REMOVE}-shm")
+endif()
+set(args)
+if(DEFINED ARG)
+  list(APPEND args "${ARG}")
+endif()
+execute_process(COMMAND "${PROGRAM}" ${args}
   RESULT_VARIABLE rc
   OUTPUT_VARIABLE out
   ERROR_VARIABLE err)

@@ -50,8 +50,11 @@ static int print_entry(const sfsm_history_entry *h, void *ud)
     return 0;
 }
 
-int main(void)
+/* Usage: quickstart [FILE.db] — with a file, the opportunities are kept in
+ * that SQLite database (the embedded default) and each run adds one more. */
+int main(int argc, char **argv)
 {
+    const char *db_path = argc > 1 ? argv[1] : NULL;
     sfsm_pipeline *pipeline = NULL;
     sfsm_store *store = NULL;
     sfsm_engine *engine = NULL;
@@ -69,13 +72,14 @@ int main(void)
 
     /* 1. The process, the storage and the engine that binds them. */
     if (check(sfsm_pipeline_default(&pipeline), "sfsm_pipeline_default") ||
-        check(sfsm_store_open_memory(&store), "sfsm_store_open_memory") ||
+        (db_path ? check(sfsm_store_open_sqlite(&store, db_path, NULL), "sfsm_store_open_sqlite")
+                 : check(sfsm_store_open_memory(&store), "sfsm_store_open_memory")) ||
         check(sfsm_engine_new(&engine, pipeline, store), "sfsm_engine_new") ||
         check(sfsm_engine_on_enter(engine, "signed", on_signed, &signed_count), "sfsm_engine_on_enter"))
         goto out;
 
     /* 2. A new opportunity: CNY 128,000.00, in fen (minor units). */
-    opts.id = "OPP-2026-0001";
+    opts.id = db_path ? NULL : "OPP-2026-0001";   /* a file keeps earlier runs: generate an id */
     opts.customer = "Hangzhou Lianhua Trading Co.";
     opts.owner = rep.name;
     opts.title = "ERP rollout, 40 seats";

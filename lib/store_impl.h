@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <salesfsm/store.h>
 #include <salesfsm/sys/store.h>
 
 struct sfsm_store {
@@ -43,5 +44,9 @@ int sfsm__store_scan(sfsm_store *s, const sfsm_filter *f, sfsm_record_cb cb, voi
 /* The memory backend's ops and state constructor. */
 int sfsm__memory_backend(void **out);
 extern const sfsm_store_ops sfsm__memory_ops;
+
+/* The SQLite backend's ops and state constructor (for conformance tests). */
+const sfsm_store_ops *sfsm__sqlite_ops(void);
+int sfsm__sqlite_backend(const char *path, const sfsm_sqlite_options *opts, void **out);
 
 #endif

@@ -11,60 +11,7 @@
 #define S(x) ((x) ? (x) : "(null)")
 #define MAX_ALLOCS 100000L
 
-/* ---- state snapshots (made with the allocator disarmed) ---- */
-
-static char *describe(const sfsm_opp *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
-    fprintf(fp, "id=%s stage=%s v=%llu amount=%lld cur=%s cust=%s owner=%s title=%s close=%lld "
-                "created=%lld updated=%lld entered=%lld unsaved=%#x attrs=",
-            S(sfsm_opp_id(o)), S(sfsm_opp_stage(o)), (unsigned long long)sfsm_opp_version(o),
-            (long long)sfsm_opp_amount(o), S(sfsm_opp_currency(o)), S(sfsm_opp_customer(o)),
-            S(sfsm_opp_owner(o)), S(sfsm_opp_title(o)), (long long)sfsm_opp_expected_close(o),
-            (long long)sfsm_opp_created(o), (long long)sfsm_opp_updated(o),
-            (long long)sfsm_opp_stage_entered(o), (unsigned)sfsm_opp_unsaved(o));
-    for (size_t i = 0; i < sfsm_opp_attr_count(o); i++) {
-        const char *k = NULL, *v = NULL;
-        assert_int_equal(sfsm_opp_attr_at(o, i, &k, &v), SFSM_OK);
-        fprintf(fp, "%s=%s;", S(k), S(v));
-    }
-    fclose(fp);
-    return buf;
-}
-
-static int count_cb(const sfsm_opp *o, void *ud)
-{
-    (void)o;
-    (*(size_t *)ud)++;
-    return 0;
-}
-
-/* Handle (if any), stored copy, history count and number of opportunities. */
-static char *state_of(sfsm_engine *e, const sfsm_opp *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
-    size_t n = 0;
-    assert_int_equal(sfsm_scan(e, NULL, count_cb, &n), SFSM_OK);
-    fprintf(fp, "opps=%zu", n);
-    if (o) {
-        char *h = describe(o);
-        sfsm_opp *s = NULL;
-        assert_int_equal(sfsm_opp_open(e, sfsm_opp_id(o), &s), SFSM_OK);
-        char *st = describe(s);
-        sfsm_opp_free(s);
-        fprintf(fp, " handle{%s} stored{%s} history=%zu", h, st, history_count(e, sfsm_opp_id(o)));
-        free(h);
-        free(st);
-    }
-    fclose(fp);
-    return buf;
-}
+/* State snapshots (opp_state) are made with the allocator disarmed. */
 
 /* ---- the driver ---- */
 
@@ -107,7 +54,7 @@ static void drive(const alloc_case *k, int which)
         if (k->prepare)
             k->prepare(&c);
         c.hooks = 0;
-        char *before = state_of(c.f->engine, c.o);
+        char *before = opp_state(c.f->engine, c.o);
         static int sentinel;
         c.out = (sfsm_opp *)(void *)&sentinel;
 
@@ -127,7 +74,7 @@ static void drive(const alloc_case *k, int which)
                          sfsm_errmsg());
             if (c.out != NULL)
                 fail_msg("%s[%d]: allocation #%ld failed, but *out is not NULL", k->name, which, n);
-            char *after = state_of(c.f->engine, c.o);
+            char *after = opp_state(c.f->engine, c.o);
             if (strcmp(before, after) != 0)
                 fail_msg("%s[%d]: allocation #%ld failed and changed the state:\n before %s\n after  %s",
                          k->name, which, n, before, after);

@@ -55,93 +55,6 @@ static char *utf8_of(size_t n, const char *piece)
     return s;
 }
 
-/* Everything a handle shows, as one string, so that "unchanged" can be
- * checked in one comparison. Free with free(). */
-static char *describe(const sfsm_opp *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
-    fprintf(fp, "id=%s stage=%s idx=%zu v=%llu amount=%lld cur=%s cust=%s owner=%s title=%s "
-                "close=%lld created=%lld updated=%lld entered=%lld prob=%d unsaved=%#x attrs[%zu]=",
-            S(sfsm_opp_id(o)), S(sfsm_opp_stage(o)), sfsm_opp_stage_index(o),
-            (unsigned long long)sfsm_opp_version(o), (long long)sfsm_opp_amount(o),
-            S(sfsm_opp_currency(o)), S(sfsm_opp_customer(o)), S(sfsm_opp_owner(o)),
-            S(sfsm_opp_title(o)), (long long)sfsm_opp_expected_close(o),
-            (long long)sfsm_opp_created(o), (long long)sfsm_opp_updated(o),
-            (long long)sfsm_opp_stage_entered(o), sfsm_opp_probability(o),
-            (unsigned)sfsm_opp_unsaved(o), sfsm_opp_attr_count(o));
-    for (size_t i = 0; i < sfsm_opp_attr_count(o); i++) {
-        const char *k = NULL, *v = NULL;
-        assert_int_equal(sfsm_opp_attr_at(o, i, &k, &v), SFSM_OK);
-        fprintf(fp, "%s=%s;", S(k), S(v));
-    }
-    fclose(fp);
-    return buf;
-}
-
-/* The handle, the stored opportunity and its history count. */
-static char *state_of(sfsm_engine *e, const sfsm_opp *o)
-{
-    char *h = describe(o);
-    sfsm_opp *s = NULL;
-    assert_int_equal(sfsm_opp_open(e, sfsm_opp_id(o), &s), SFSM_OK);
-    char *st = describe(s);
-    sfsm_opp_free(s);
-    size_t n = history_count(e, sfsm_opp_id(o));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
-    fprintf(fp, "handle{%s} stored{%s} history=%zu", h, st, n);
-    fclose(fp);
-    free(h);
-    free(st);
-    return buf;
-}
-
-#define assert_state_unchanged(e, o, before)                                   \
-    do {                                                                       \
-        char *after_ = state_of((e), (o));                                     \
-        assert_string_equal(after_, (before));                                 \
-        free(after_);                                                          \
-    } while (0)
-
-#define assert_msg_has(needle)                                                 \
-    do {                                                                       \
-        const char *m_ = sfsm_errmsg();                                        \
-        assert_non_null(m_);                                                   \
-        if (!strstr(m_, (needle)))                                             \
-            fail_msg("sfsm_errmsg() \"%s\" does not name \"%s\"", m_, (needle)); \
-    } while (0)
-
-static int count_opps_cb(const sfsm_opp *o, void *ud)
-{
-    (void)o;
-    (*(size_t *)ud)++;
-    return 0;
-}
-
-static size_t count_opps(sfsm_engine *e)
-{
-    size_t n = 0;
-    assert_int_equal(sfsm_scan(e, NULL, count_opps_cb, &n), SFSM_OK);
-    return n;
-}
-
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
-}
-
 static int hist_cb(const sfsm_history_entry *h, void *ud)
 {
     (void)h;
@@ -380,7 +293,7 @@ static void test_fire_null_args(void **state)
     fixture *f = *state;
     sfsm_engine *e = f->engine;
     sfsm_opp *o = fixture_opp(f, "fire-null", NULL);
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
     size_t qualify;
     assert_int_equal(sfsm_pipeline_event_index(f->pipeline, "qualify", &qualify), SFSM_OK);
 
@@ -418,7 +331,7 @@ static void test_fire_unknown_names(void **state)
     fixture *f = *state;
     sfsm_engine *e = f->engine;
     sfsm_opp *o = fixture_opp(f, "fire-names", NULL);
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
     int calls = 0;
     assert_int_equal(sfsm_engine_on_after(e, NULL, notify_count, &calls), SFSM_OK);
     assert_int_equal(sfsm_engine_on_before(e, NULL, check_ok, &calls), SFSM_OK);
@@ -456,7 +369,7 @@ static void test_fire_bad_strings(void **state)
     fixture *f = *state;
     sfsm_engine *e = f->engine;
     sfsm_opp *o = fixture_opp(f, "fire-strings", NULL);
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
     int calls = 0;
     assert_int_equal(sfsm_engine_on_after(e, NULL, notify_count, &calls), SFSM_OK);
 
@@ -549,7 +462,7 @@ static void test_create_args(void **state)
         assert_int_equal(sfsm_opp_create(e, BAD_UTF8[i], &o), SFSM_EINVAL);
         assert_null(o);
     }
-    assert_int_equal(count_opps(e), 0);
+    assert_int_equal(count_opps(e, NULL), 0);
     assert_int_equal(sfsm_opp_open(e, "x-1", &o), SFSM_ENOTFOUND);
 
     /* Exactly SFSM_MAX_ID bytes is fine, ASCII or not. */
@@ -560,7 +473,7 @@ static void test_create_args(void **state)
     wide[SFSM_MAX_ID - 2] = '\0'; /* 42 characters × 3 bytes = 126 */
     assert_int_equal(sfsm_opp_create(e, wide, &o), SFSM_OK);
     sfsm_opp_free(o);
-    assert_int_equal(count_opps(e), 2);
+    assert_int_equal(count_opps(e, NULL), 2);
 
     /* Duplicate id. */
     assert_int_equal(sfsm_opp_create(e, "dup", &o), SFSM_OK);
@@ -570,7 +483,7 @@ static void test_create_args(void **state)
     assert_null(o);
     assert_msg_has("dup");
     assert_int_equal(history_count(e, "dup"), 1);
-    assert_int_equal(count_opps(e), 3);
+    assert_int_equal(count_opps(e, NULL), 3);
     free(id);
     free(wide);
 }
@@ -669,7 +582,7 @@ static void test_create_ext_args(void **state)
     assert_msg_has("actor");
     opts.actor = NULL;
 
-    assert_int_equal(count_opps(e), 0);
+    assert_int_equal(count_opps(e, NULL), 0);
     assert_int_equal(sfsm_opp_open(e, "ext-1", &o), SFSM_ENOTFOUND);
 
     /* All valid now: it works, and a second time it exists. */
@@ -682,7 +595,7 @@ static void test_create_ext_args(void **state)
     assert_int_equal(sfsm_opp_create_ext(e, &opts, &o), SFSM_EEXISTS);
     assert_null(o);
     assert_msg_has("ext-1");
-    assert_int_equal(count_opps(e), 1);
+    assert_int_equal(count_opps(e, NULL), 1);
     assert_int_equal(history_count(e, "ext-1"), 1);
     free(long_text);
     free(long_id);
@@ -753,7 +666,7 @@ static void test_setter_args(void **state)
     assert_int_equal(sfsm_opp_set_attr(o, "region", "华东"), SFSM_OK);
     assert_int_equal(sfsm_opp_set_title(o, "pending title"), SFSM_OK);
     /* An unsaved change exists, so "unchanged" also covers unsaved bits. */
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
 
     assert_int_equal(sfsm_opp_set_amount(NULL, 1, "CNY"), SFSM_EINVAL);
     assert_int_equal(sfsm_opp_set_customer(NULL, "x"), SFSM_EINVAL);
@@ -815,7 +728,7 @@ static void test_attr_args(void **state)
     assert_int_equal(sfsm_opp_set_attr(o, "kept", "yes"), SFSM_OK);
     assert_int_equal(sfsm_opp_save(e, o), SFSM_OK);
     assert_int_equal(sfsm_opp_set_attr(o, "pending", "1"), SFSM_OK);
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
 
     assert_int_equal(sfsm_opp_set_attr(o, NULL, "v"), SFSM_EINVAL);
     assert_int_equal(sfsm_opp_set_attr(o, "", "v"), SFSM_EINVAL);
@@ -865,7 +778,7 @@ static void test_attr_count_limit(void **state)
     }
     assert_int_equal(sfsm_opp_attr_count(o), SFSM_MAX_ATTRS);
     assert_int_equal(sfsm_opp_save(e, o), SFSM_OK);
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
     assert_int_equal(sfsm_opp_set_attr(o, "one-too-many", "v"), SFSM_EINVAL);
     assert_null(sfsm_opp_attr(o, "one-too-many"));
     assert_state_unchanged(e, o, before);
@@ -888,7 +801,7 @@ static void test_save_args(void **state)
     sfsm_engine *e = f->engine;
     sfsm_opp *o = fixture_opp(f, "save-1", NULL);
     assert_int_equal(sfsm_opp_set_owner(o, "li"), SFSM_OK);
-    char *before = state_of(e, o);
+    char *before = opp_state(e, o);
 
     assert_int_equal(sfsm_opp_save(NULL, o), SFSM_EINVAL);
     assert_int_equal(sfsm_opp_save(e, NULL), SFSM_EINVAL);
@@ -975,7 +888,7 @@ static void test_handle_of_other_pipeline(void **state)
     sfsm_opp *theirs = NULL;
     assert_int_equal(sfsm_opp_open(e2, "foreign-1", &theirs), SFSM_OK);
     assert_int_equal(sfsm_opp_set_title(theirs, "from the other engine"), SFSM_OK);
-    char *before = state_of(e2, theirs);
+    char *before = opp_state(e2, theirs);
     int calls = 0;
     assert_int_equal(sfsm_engine_on_after(e, NULL, notify_count, &calls), SFSM_OK);
 
@@ -1002,7 +915,7 @@ static void test_handle_of_other_pipeline(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_common_functions),
         T(test_pipeline_args),

@@ -6,21 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NULL_MARK "\x01(NULL)"
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src ? src : NULL_MARK);
-}
-
-typedef struct call {
-    char kind; /* 'b'efore, e'x'it, e'n'ter, 'a'fter */
-    char opp_id[64], event[32], from[32], to[32], actor[64], note[128];
-    int has_opp;
-    uint64_t version;
-    int64_t at_ms;
-} call;
-
 typedef struct recorder {
     call calls[128];
     size_t n;
@@ -32,18 +17,7 @@ static void record(char kind, const sfsm_transition *t, recorder *r)
 {
     if (r->n >= sizeof r->calls / sizeof r->calls[0])
         fail_msg("too many hook calls");
-    call *c = &r->calls[r->n++];
-    memset(c, 0, sizeof *c);
-    c->kind = kind;
-    copy_str(c->opp_id, sizeof c->opp_id, t->opp_id);
-    copy_str(c->event, sizeof c->event, t->event);
-    copy_str(c->from, sizeof c->from, t->from);
-    copy_str(c->to, sizeof c->to, t->to);
-    copy_str(c->actor, sizeof c->actor, t->actor ? t->actor->name : NULL);
-    copy_str(c->note, sizeof c->note, t->note);
-    c->has_opp = t->opp != NULL;
-    c->version = t->version;
-    c->at_ms = t->at_ms;
+    call_fill(&r->calls[r->n++], kind, t);
 }
 
 static int before_fn(const sfsm_transition *t, void *ud, char *why, size_t why_size)
@@ -112,44 +86,6 @@ static void assert_stored(fixture *f, const char *id, const char *stage, uint64_
     assert_int_equal(sfsm_opp_version(o), version);
     sfsm_opp_free(o);
     assert_int_equal(history_count(f->engine, id), version);
-}
-
-typedef struct last_entry {
-    char event[32], from[32], to[32], note[128];
-    int kind;
-    uint64_t version;
-    int64_t at_ms;
-} last_entry;
-
-static int last_cb(const sfsm_history_entry *h, void *ud)
-{
-    last_entry *l = ud;
-    copy_str(l->event, sizeof l->event, h->event);
-    copy_str(l->from, sizeof l->from, h->from);
-    copy_str(l->to, sizeof l->to, h->to);
-    copy_str(l->note, sizeof l->note, h->note);
-    l->kind = h->kind;
-    l->version = h->version;
-    l->at_ms = h->at_ms;
-    return 0;
-}
-
-static void read_last(fixture *f, const char *id, last_entry *l)
-{
-    memset(l, 0, sizeof *l);
-    assert_int_equal(sfsm_opp_history(f->engine, id, last_cb, l), SFSM_OK);
-}
-
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
 }
 
 /* ---- commit ---- */
@@ -614,7 +550,7 @@ static void test_hook_at_commit_fires_other(void **state)
     sfsm_opp_free(a);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
 {

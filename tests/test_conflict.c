@@ -11,52 +11,6 @@
 
 #define S(x) ((x) ? (x) : "(null)")
 
-static char *describe(const sfsm_opp *o)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
-    fprintf(fp, "id=%s stage=%s v=%llu amount=%lld cur=%s cust=%s owner=%s title=%s close=%lld "
-                "created=%lld updated=%lld entered=%lld unsaved=%#x attrs=",
-            S(sfsm_opp_id(o)), S(sfsm_opp_stage(o)), (unsigned long long)sfsm_opp_version(o),
-            (long long)sfsm_opp_amount(o), S(sfsm_opp_currency(o)), S(sfsm_opp_customer(o)),
-            S(sfsm_opp_owner(o)), S(sfsm_opp_title(o)), (long long)sfsm_opp_expected_close(o),
-            (long long)sfsm_opp_created(o), (long long)sfsm_opp_updated(o),
-            (long long)sfsm_opp_stage_entered(o), (unsigned)sfsm_opp_unsaved(o));
-    for (size_t i = 0; i < sfsm_opp_attr_count(o); i++) {
-        const char *k = NULL, *v = NULL;
-        assert_int_equal(sfsm_opp_attr_at(o, i, &k, &v), SFSM_OK);
-        fprintf(fp, "%s=%s;", S(k), S(v));
-    }
-    fclose(fp);
-    return buf;
-}
-
-/* The stored opportunity and its history count. */
-static char *stored(sfsm_engine *e, const char *id)
-{
-    sfsm_opp *s = NULL;
-    assert_int_equal(sfsm_opp_open(e, id, &s), SFSM_OK);
-    char *d = describe(s);
-    sfsm_opp_free(s);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
-    fprintf(fp, "%s history=%zu", d, history_count(e, id));
-    fclose(fp);
-    free(d);
-    return buf;
-}
-
-#define assert_same_and_free(now_, before_)                                    \
-    do {                                                                       \
-        char *n_ = (now_);                                                     \
-        assert_string_equal(n_, (before_));                                    \
-        free(n_);                                                              \
-    } while (0)
-
 typedef struct counters {
     int before, after, exit, enter;
 } counters;
@@ -147,20 +101,20 @@ static void run_save_save(int mode)
 
     assert_int_equal(sfsm_opp_set_owner(b, "from b"), SFSM_OK);
     assert_int_equal(sfsm_opp_set_attr(b, "b", "1"), SFSM_OK);
-    char *b_before = describe(b);
-    char *s_before = stored(d.e1, "c-1");
+    char *b_before = opp_describe(b);
+    char *s_before = opp_stored(d.e1, "c-1");
     d.now2 += 2 * DAY_MS;
     assert_int_equal(sfsm_opp_save(d.e2, b), SFSM_ECONFLICT);
     assert_non_null(strstr(sfsm_errmsg(), "c-1"));
-    assert_same_and_free(describe(b), b_before);
-    assert_same_and_free(stored(d.e1, "c-1"), s_before);
+    assert_same_and_free(opp_describe(b), b_before);
+    assert_same_and_free(opp_stored(d.e1, "c-1"), s_before);
     /* b still shows its unsaved changes, on top of version 1. */
     assert_int_equal(sfsm_opp_version(b), 1);
     assert_int_equal(sfsm_opp_unsaved(b), SFSM_FIELD_OWNER | SFSM_FIELD_ATTRS);
     assert_string_equal(sfsm_opp_owner(b), "from b");
     /* Trying again does not help. */
     assert_int_equal(sfsm_opp_save_as(d.e2, b, &REP, "again"), SFSM_ECONFLICT);
-    assert_same_and_free(stored(d.e1, "c-1"), s_before);
+    assert_same_and_free(opp_stored(d.e1, "c-1"), s_before);
 
     /* Reopen: sees a's change, and its own write now succeeds. */
     sfsm_opp_free(b);
@@ -215,12 +169,12 @@ static void run_fire_fire(int mode)
     counters cb_before = *cb;
 
     assert_int_equal(sfsm_opp_set_title(b, "b's title"), SFSM_OK);
-    char *b_before = describe(b);
-    char *s_before = stored(d.e1, "c-2");
+    char *b_before = opp_describe(b);
+    char *s_before = opp_stored(d.e1, "c-2");
     assert_int_equal(sfsm_fire(d.e2, b, "qualify", &REP, NULL), SFSM_ECONFLICT);
     assert_non_null(strstr(sfsm_errmsg(), "c-2"));
-    assert_same_and_free(describe(b), b_before);
-    assert_same_and_free(stored(d.e1, "c-2"), s_before);
+    assert_same_and_free(opp_describe(b), b_before);
+    assert_same_and_free(opp_stored(d.e1, "c-2"), s_before);
     assert_string_equal(sfsm_opp_stage(b), "lead");
     assert_int_equal(sfsm_opp_version(b), 1);
     assert_int_equal(sfsm_opp_unsaved(b), SFSM_FIELD_TITLE);
@@ -231,7 +185,7 @@ static void run_fire_fire(int mode)
 
     /* A different event allowed from b's (stale) stage conflicts too. */
     assert_int_equal(sfsm_fire(d.e2, b, "lose", &REP, "too slow"), SFSM_ECONFLICT);
-    assert_same_and_free(stored(d.e1, "c-2"), s_before);
+    assert_same_and_free(opp_stored(d.e1, "c-2"), s_before);
     /* An event not allowed from b's stage is refused before the commit. */
     assert_int_equal(sfsm_fire(d.e2, b, "quote", &REP, NULL), SFSM_ETRANSITION);
     assert_int_equal(cb->after, cb_before.after);
@@ -270,11 +224,11 @@ static void run_mixed(int mode)
 
     assert_int_equal(sfsm_opp_set_amount(a, 5, "EUR"), SFSM_OK);
     assert_int_equal(sfsm_opp_save(d.e1, a), SFSM_OK);
-    char *b_before = describe(b);
-    char *s_before = stored(d.e1, "c-3");
+    char *b_before = opp_describe(b);
+    char *s_before = opp_stored(d.e1, "c-3");
     assert_int_equal(sfsm_fire(d.e2, b, "qualify", &MANAGER, NULL), SFSM_ECONFLICT);
-    assert_same_and_free(describe(b), b_before);
-    assert_same_and_free(stored(d.e1, "c-3"), s_before);
+    assert_same_and_free(opp_describe(b), b_before);
+    assert_same_and_free(opp_stored(d.e1, "c-3"), s_before);
     free(b_before);
     free(s_before);
 
@@ -284,11 +238,11 @@ static void run_mixed(int mode)
     assert_int_equal(sfsm_fire(d.e1, a, "qualify", &MANAGER, NULL), SFSM_OK);
 
     assert_int_equal(sfsm_opp_set_customer(b, "Other"), SFSM_OK);
-    b_before = describe(b);
-    s_before = stored(d.e1, "c-3");
+    b_before = opp_describe(b);
+    s_before = opp_stored(d.e1, "c-3");
     assert_int_equal(sfsm_opp_save(d.e2, b), SFSM_ECONFLICT);
-    assert_same_and_free(describe(b), b_before);
-    assert_same_and_free(stored(d.e1, "c-3"), s_before);
+    assert_same_and_free(opp_describe(b), b_before);
+    assert_same_and_free(opp_stored(d.e1, "c-3"), s_before);
 
     sfsm_opp_free(b);
     assert_int_equal(sfsm_opp_open(d.e2, "c-3", &b), SFSM_OK);

@@ -6,27 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NULL_MARK "\x01(NULL)"
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src ? src : NULL_MARK);
-}
-
 /* ---- a recorder shared by the hooks of one test ---- */
-
-typedef struct call {
-    char kind; /* 'b'efore, e'x'it, e'n'ter, 'a'fter */
-    const char *tag;
-    const void *ud;
-    char opp_id[64], event[32], from[32], to[32], actor[64], role[32], note[128];
-    int has_opp;
-    char opp_stage[32];
-    uint64_t opp_version;
-    int64_t opp_amount;
-    uint64_t version;
-    int64_t at_ms;
-} call;
 
 typedef struct recorder {
     call calls[64];
@@ -46,25 +26,9 @@ static void record(char kind, const sfsm_transition *t, hook *h)
     if (r->n >= sizeof r->calls / sizeof r->calls[0])
         fail_msg("too many hook calls");
     call *c = &r->calls[r->n++];
-    memset(c, 0, sizeof *c);
-    c->kind = kind;
+    call_fill(c, kind, t);
     c->tag = h->tag;
     c->ud = h;
-    copy_str(c->opp_id, sizeof c->opp_id, t->opp_id);
-    copy_str(c->event, sizeof c->event, t->event);
-    copy_str(c->from, sizeof c->from, t->from);
-    copy_str(c->to, sizeof c->to, t->to);
-    copy_str(c->actor, sizeof c->actor, t->actor ? t->actor->name : NULL);
-    copy_str(c->role, sizeof c->role, t->actor ? t->actor->role : NULL);
-    copy_str(c->note, sizeof c->note, t->note);
-    c->has_opp = t->opp != NULL;
-    if (t->opp) {
-        copy_str(c->opp_stage, sizeof c->opp_stage, sfsm_opp_stage(t->opp));
-        c->opp_version = sfsm_opp_version(t->opp);
-        c->opp_amount = sfsm_opp_amount(t->opp);
-    }
-    c->version = t->version;
-    c->at_ms = t->at_ms;
 }
 
 static int before_fn(const sfsm_transition *t, void *ud, char *why, size_t why_size)
@@ -125,73 +89,6 @@ static void hook_all(fixture *f, recorder *r, hook h[4])
     assert_int_equal(sfsm_engine_on_exit(f->engine, NULL, exit_fn, &h[1]), SFSM_OK);
     assert_int_equal(sfsm_engine_on_enter(f->engine, NULL, enter_fn, &h[2]), SFSM_OK);
     assert_int_equal(sfsm_engine_on_after(f->engine, NULL, after_fn, &h[3]), SFSM_OK);
-}
-
-/* What a refused call must leave alone. */
-typedef struct snapshot {
-    char stage[32];
-    uint64_t version;
-    int64_t amount;
-    char customer[64], title[64];
-    int64_t updated, stage_entered;
-    uint32_t unsaved;
-    size_t history;
-    char stored_stage[32];
-    uint64_t stored_version;
-    int64_t stored_amount;
-    char stored_title[64];
-} snapshot;
-
-static void take_snapshot(fixture *f, const sfsm_opp *o, snapshot *s)
-{
-    memset(s, 0, sizeof *s);
-    copy_str(s->stage, sizeof s->stage, sfsm_opp_stage(o));
-    s->version = sfsm_opp_version(o);
-    s->amount = sfsm_opp_amount(o);
-    copy_str(s->customer, sizeof s->customer, sfsm_opp_customer(o));
-    copy_str(s->title, sizeof s->title, sfsm_opp_title(o));
-    s->updated = sfsm_opp_updated(o);
-    s->stage_entered = sfsm_opp_stage_entered(o);
-    s->unsaved = sfsm_opp_unsaved(o);
-    s->history = history_count(f->engine, sfsm_opp_id(o));
-    sfsm_opp *r = NULL;
-    assert_int_equal(sfsm_opp_open(f->engine, sfsm_opp_id(o), &r), SFSM_OK);
-    copy_str(s->stored_stage, sizeof s->stored_stage, sfsm_opp_stage(r));
-    s->stored_version = sfsm_opp_version(r);
-    s->stored_amount = sfsm_opp_amount(r);
-    copy_str(s->stored_title, sizeof s->stored_title, sfsm_opp_title(r));
-    sfsm_opp_free(r);
-}
-
-static void assert_unchanged(fixture *f, const sfsm_opp *o, const snapshot *before)
-{
-    snapshot now;
-    take_snapshot(f, o, &now);
-    assert_string_equal(now.stage, before->stage);
-    assert_int_equal(now.version, before->version);
-    assert_int_equal(now.amount, before->amount);
-    assert_string_equal(now.customer, before->customer);
-    assert_string_equal(now.title, before->title);
-    assert_int_equal(now.updated, before->updated);
-    assert_int_equal(now.stage_entered, before->stage_entered);
-    assert_int_equal(now.unsaved, before->unsaved);
-    assert_int_equal(now.history, before->history);
-    assert_string_equal(now.stored_stage, before->stored_stage);
-    assert_int_equal(now.stored_version, before->stored_version);
-    assert_int_equal(now.stored_amount, before->stored_amount);
-    assert_string_equal(now.stored_title, before->stored_title);
-}
-
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
 }
 
 /* ---- order, filters, user data, contents ---- */
@@ -360,7 +257,7 @@ static void test_veto(void **state)
     assert_int_equal(sfsm_opp_set_amount(o, 3000000, "CNY"), SFSM_OK);
     assert_int_equal(sfsm_opp_set_title(o, "rush order"), SFSM_OK);
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     assert_int_equal(before.unsaved, SFSM_FIELD_AMOUNT | SFSM_FIELD_TITLE);
     assert_int_equal(before.stored_amount, 1200000);
     f->now += DAY_MS;
@@ -417,7 +314,7 @@ static void test_guard_refusal_runs_no_hook(void **state)
     assert_int_equal(sfsm_opp_create(f->engine, "noguard", &o), SFSM_OK); /* no customer */
     assert_int_equal(sfsm_opp_set_owner(o, "li"), SFSM_OK);
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     f->now += DAY_MS;
     assert_int_equal(sfsm_fire(f->engine, o, "qualify", &MANAGER, NULL), SFSM_EGUARD);
     assert_int_equal(rec.n, 0); /* guards run before before hooks */
@@ -428,7 +325,7 @@ static void test_guard_refusal_runs_no_hook(void **state)
     assert_int_equal(sfsm_engine_register_guard(f->engine, "has_customer", refusing_guard, &calls),
                      SFSM_OK);
     assert_int_equal(sfsm_opp_set_customer(o, "Acme Ltd"), SFSM_OK);
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     assert_int_equal(sfsm_fire(f->engine, o, "qualify", &MANAGER, NULL), SFSM_EGUARD);
     assert_string_equal(sfsm_errmsg(), "not in this quarter");
     assert_int_equal(calls, 1);
@@ -446,7 +343,7 @@ static void test_perm_and_stage_refusal_run_no_hook(void **state)
     sfsm_opp *o = fixture_opp(f, "noperm", NULL);
     assert_int_equal(sfsm_opp_set_title(o, "pending"), SFSM_OK);
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     f->now += DAY_MS;
     assert_int_equal(sfsm_fire(f->engine, o, "qualify", &SUPPORT, NULL), SFSM_EPERM);
     assert_int_equal(rec.n, 0);
@@ -678,7 +575,7 @@ static void test_reentry_from_after_hook(void **state)
     run_reentry(*state, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
 {

@@ -11,18 +11,6 @@
 
 #define S(x) ((x) ? (x) : "(null)")
 
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
-}
-
 static char *dup_or_null(const char *s)
 {
     if (!s)
@@ -1030,7 +1018,7 @@ static void test_create_amount_needs_currency(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_create_generated_ids),
         T(test_create_initial_state),

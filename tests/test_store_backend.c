@@ -456,12 +456,6 @@ static calls snap_calls(const fake *fk)
         assert_int_equal(now_.append - (before).append, (a));                  \
     } while (0)
 
-#define assert_msg_has(needle)                                                 \
-    do {                                                                       \
-        if (!strstr(sfsm_errmsg(), (needle)))                                  \
-            fail_msg("sfsm_errmsg() \"%s\" lacks \"%s\"", sfsm_errmsg(), (needle)); \
-    } while (0)
-
 /* ---- validation ---- */
 
 static void test_store_new_validation(void **state)
@@ -727,13 +721,6 @@ static void test_lifecycle(void **state)
     assert_int_equal(reads, 3);
 
     world_free(w);
-}
-
-static int count_opps_cb(const sfsm_opp *o, void *ud)
-{
-    (void)o;
-    (*(size_t *)ud)++;
-    return 0;
 }
 
 static void test_scan_through_backend(void **state)

@@ -214,13 +214,6 @@ static void *own_worker(void *arg)
     return NULL;
 }
 
-static int count_cb(const sfsm_opp *o, void *ud)
-{
-    (void)o;
-    (*(size_t *)ud)++;
-    return 0;
-}
-
 static void test_threads_own_opportunities(void **state)
 {
     (void)state;
@@ -239,12 +232,12 @@ static void test_threads_own_opportunities(void **state)
         }
     }
     size_t n = 0;
-    assert_int_equal(sfsm_scan(sh.main_engine, NULL, count_cb, &n), SFSM_OK);
+    assert_int_equal(sfsm_scan(sh.main_engine, NULL, count_opps_cb, &n), SFSM_OK);
     assert_int_equal(n, NTHREADS * OWN);
     sfsm_filter f = SFSM_FILTER_INIT;
     f.stage = "serviced";
     n = 0;
-    assert_int_equal(sfsm_scan(sh.main_engine, &f, count_cb, &n), SFSM_OK);
+    assert_int_equal(sfsm_scan(sh.main_engine, &f, count_opps_cb, &n), SFSM_OK);
     assert_int_equal(n, NTHREADS * OWN);
     shared_free(&sh);
 }
@@ -538,7 +531,7 @@ static void test_threads_batch_holder(void **state)
         }
     }
     size_t n = 0;
-    assert_int_equal(sfsm_scan(sh.main_engine, NULL, count_cb, &n), SFSM_OK);
+    assert_int_equal(sfsm_scan(sh.main_engine, NULL, count_opps_cb, &n), SFSM_OK);
     assert_int_equal(n, BATCHED + (NTHREADS - 1) * 25);
     shared_free(&sh);
 }

@@ -138,13 +138,6 @@ static int names(const char *msg, const char *word)
                      (word), ctx);                                                                 \
     } while (0)
 
-#define NULL_MARK "\x01(NULL)"
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src ? src : NULL_MARK);
-}
-
 static const char *or_mark(const char *s)
 {
     return s ? s : NULL_MARK;
@@ -153,99 +146,13 @@ static const char *or_mark(const char *s)
 /* Compares a copied string with an expected one (NULL: absent). */
 #define CHECK_COPY(buf, want) CHECK_STR((buf), or_mark(want))
 
-/* Copy of the last history entry, and how many there are. */
-typedef struct last_entry {
-    size_t count;
-    uint64_t version;
-    int64_t at_ms;
-    int kind;
-    char event[64], from[64], to[64], actor[128], role[64], note[256], changes[1024];
-    uint32_t fields;
-} last_entry;
-
-static int last_entry_cb(const sfsm_history_entry *h, void *ud)
-{
-    last_entry *l = ud;
-    l->count++;
-    l->version = h->version;
-    l->at_ms = h->at_ms;
-    l->kind = h->kind;
-    copy_str(l->event, sizeof l->event, h->event);
-    copy_str(l->from, sizeof l->from, h->from);
-    copy_str(l->to, sizeof l->to, h->to);
-    copy_str(l->actor, sizeof l->actor, h->actor);
-    copy_str(l->role, sizeof l->role, h->role);
-    copy_str(l->note, sizeof l->note, h->note);
-    copy_str(l->changes, sizeof l->changes, h->changes);
-    l->fields = h->fields;
-    return 0;
-}
-
-static void read_last(fixture *f, const char *id, last_entry *l)
-{
-    memset(l, 0, sizeof *l);
-    CHECK_RC(sfsm_opp_history(f->engine, id, last_entry_cb, l), SFSM_OK);
-}
-
-/* Everything a refused call must leave alone: the handle, the stored record
- * and the history. */
-typedef struct snapshot {
-    char stage[64];
-    uint64_t version;
-    int64_t amount;
-    char currency[16], customer[128], owner[128], title[128];
-    int64_t expected_close, created, updated, stage_entered;
-    uint32_t unsaved;
-    size_t history;
-    char stored_stage[64];
-    uint64_t stored_version;
-    int64_t stored_amount;
-} snapshot;
-
-static void take_snapshot(fixture *f, const sfsm_opp *o, snapshot *s)
-{
-    memset(s, 0, sizeof *s);
-    copy_str(s->stage, sizeof s->stage, sfsm_opp_stage(o));
-    s->version = sfsm_opp_version(o);
-    s->amount = sfsm_opp_amount(o);
-    copy_str(s->currency, sizeof s->currency, sfsm_opp_currency(o));
-    copy_str(s->customer, sizeof s->customer, sfsm_opp_customer(o));
-    copy_str(s->owner, sizeof s->owner, sfsm_opp_owner(o));
-    copy_str(s->title, sizeof s->title, sfsm_opp_title(o));
-    s->expected_close = sfsm_opp_expected_close(o);
-    s->created = sfsm_opp_created(o);
-    s->updated = sfsm_opp_updated(o);
-    s->stage_entered = sfsm_opp_stage_entered(o);
-    s->unsaved = sfsm_opp_unsaved(o);
-    s->history = history_count(f->engine, sfsm_opp_id(o));
-    sfsm_opp *r = NULL;
-    CHECK_RC(sfsm_opp_open(f->engine, sfsm_opp_id(o), &r), SFSM_OK);
-    copy_str(s->stored_stage, sizeof s->stored_stage, sfsm_opp_stage(r));
-    s->stored_version = sfsm_opp_version(r);
-    s->stored_amount = sfsm_opp_amount(r);
-    sfsm_opp_free(r);
-}
-
 static void check_unchanged(fixture *f, const sfsm_opp *o, const snapshot *before)
 {
     snapshot now;
-    take_snapshot(f, o, &now);
-    CHECK_STR(now.stage, before->stage);
-    CHECK(now.version == before->version);
-    CHECK(now.amount == before->amount);
-    CHECK_STR(now.currency, before->currency);
-    CHECK_STR(now.customer, before->customer);
-    CHECK_STR(now.owner, before->owner);
-    CHECK_STR(now.title, before->title);
-    CHECK(now.expected_close == before->expected_close);
-    CHECK(now.created == before->created);
-    CHECK(now.updated == before->updated);
-    CHECK(now.stage_entered == before->stage_entered);
-    CHECK(now.unsaved == before->unsaved);
-    CHECK(now.history == before->history);
-    CHECK_STR(now.stored_stage, before->stored_stage);
-    CHECK(now.stored_version == before->stored_version);
-    CHECK(now.stored_amount == before->stored_amount);
+    snapshot_take(f->engine, o, &now);
+    const char *d = snapshot_diff(before, &now);
+    if (d)
+        fail_msg("%s:%d: %s changed [%s]", __FILE__, __LINE__, d, ctx);
 }
 
 /* Creates opportunity `id` with customer, owner and amount and walks it to
@@ -288,18 +195,6 @@ static int fire_msg(fixture *f, sfsm_opp *o, const char *ev, const sfsm_actor *a
     int rc = sfsm_fire(f->engine, o, ev, a, note);
     snprintf(msg, size, "%s", sfsm_errmsg());
     return rc;
-}
-
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
 }
 
 /* ---- every (stage, event) pair ---- */
@@ -379,7 +274,7 @@ static void test_disallowed_pairs(void **state)
                 continue;
             CTX("fire %s from %s", ev->name, STAGES[s].name);
             snapshot before;
-            take_snapshot(f, o, &before);
+            snapshot_take(f->engine, o, &before);
             f->now += DAY_MS;
             char msg[1024];
             CHECK_RC(fire_msg(f, o, ev->name, &MANAGER, "some reason", msg, sizeof msg),
@@ -406,7 +301,7 @@ static void test_check_order(void **state)
     CTX("check order");
     assert_int_equal(sfsm_opp_create(f->engine, "bare", &o), SFSM_OK); /* no customer */
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
 
     /* Names first: unknown role beats a disallowed event. */
     const sfsm_actor ceo = { "Boss", "ceo" };
@@ -455,7 +350,7 @@ static void test_roles(void **state)
                 } else {
                     CHECK_RC(sfsm_opp_set_owner(o, "unsaved owner"), SFSM_OK);
                     snapshot before;
-                    take_snapshot(f, o, &before);
+                    snapshot_take(f->engine, o, &before);
                     CHECK_RC(fire_msg(f, o, ev->name, a, "lost to a competitor", msg, sizeof msg),
                              SFSM_EPERM);
                     CHECK(sfsm_errcode() == SFSM_EPERM);
@@ -486,7 +381,7 @@ static void test_guard_has_customer(void **state)
     assert_int_equal(sfsm_opp_create(f->engine, "nocust", &o), SFSM_OK);
     assert_null(sfsm_opp_customer(o));
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     f->now += DAY_MS;
     CHECK_RC(fire_msg(f, o, "qualify", &MANAGER, NULL, msg, sizeof msg), SFSM_EGUARD);
     assert_int_equal(sfsm_errcode(), SFSM_EGUARD);
@@ -509,7 +404,7 @@ static void test_guard_has_customer(void **state)
     o = opp_at(f, "clearcust", 0);
     assert_int_equal(sfsm_opp_set_customer(o, NULL), SFSM_OK);
     assert_null(sfsm_opp_customer(o));
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(sfsm_fire(f->engine, o, "qualify", &REP, NULL), SFSM_EGUARD);
     check_unchanged(f, o, &before);
     assert_int_equal(sfsm_opp_unsaved(o), SFSM_FIELD_CUSTOMER);
@@ -532,7 +427,7 @@ static void test_guard_has_amount_quote(void **state)
 
     /* No amount at all. */
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     f->now += DAY_MS;
     CHECK_RC(fire_msg(f, o, "quote", &MANAGER, NULL, msg, sizeof msg), SFSM_EGUARD);
     assert_true(msg[0] != '\0');
@@ -540,14 +435,14 @@ static void test_guard_has_amount_quote(void **state)
 
     /* Amount 0 with a currency, unsaved. */
     assert_int_equal(sfsm_opp_set_amount(o, 0, "CNY"), SFSM_OK);
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(sfsm_fire(f->engine, o, "quote", &REP, NULL), SFSM_EGUARD);
     check_unchanged(f, o, &before);
 
     /* Amount 0 with a currency, stored. */
     assert_int_equal(sfsm_opp_save(f->engine, o), SFSM_OK);
     assert_int_equal(sfsm_opp_unsaved(o), 0);
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(sfsm_fire(f->engine, o, "quote", &MANAGER, NULL), SFSM_EGUARD);
     check_unchanged(f, o, &before);
 
@@ -601,7 +496,7 @@ static void test_guard_has_amount_requote_sign(void **state)
     assert_string_equal(sfsm_opp_stage(o), "negotiating");
     assert_int_equal(sfsm_opp_amount(o), 0);
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(fire_msg(f, o, "requote", &MANAGER, NULL, msg, sizeof msg), SFSM_EGUARD);
     check_unchanged(f, o, &before);
     CHECK_RC(fire_msg(f, o, "sign", &REP, NULL, msg, sizeof msg), SFSM_EGUARD);
@@ -611,14 +506,14 @@ static void test_guard_has_amount_requote_sign(void **state)
     /* Amount 0 (unsaved, then stored) on a deal that had an amount. */
     o = opp_at(f, "neg-zero", stage_by_name("negotiating"));
     assert_int_equal(sfsm_opp_set_amount(o, 0, "CNY"), SFSM_OK);
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(sfsm_fire(f->engine, o, "requote", &MANAGER, NULL), SFSM_EGUARD);
     check_unchanged(f, o, &before);
     CHECK_RC(sfsm_fire(f->engine, o, "sign", &MANAGER, NULL), SFSM_EGUARD);
     check_unchanged(f, o, &before);
     assert_int_equal(sfsm_opp_unsaved(o), SFSM_FIELD_AMOUNT);
     assert_int_equal(sfsm_opp_save(f->engine, o), SFSM_OK);
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(sfsm_fire(f->engine, o, "requote", &REP, NULL), SFSM_EGUARD);
     CHECK_RC(sfsm_fire(f->engine, o, "sign", &REP, NULL), SFSM_EGUARD);
     check_unchanged(f, o, &before);
@@ -640,7 +535,7 @@ static void test_guard_has_reason(void **state)
     CTX("has_reason");
     sfsm_opp *o = opp_at(f, "lose-me", stage_by_name("quoted"));
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     const char *bad[] = { NULL, "", "   ", " \t\n " };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CTX("has_reason with note %zu", i);
@@ -817,7 +712,7 @@ static void test_app_guard_replaces_builtin(void **state)
     assert_int_equal(sfsm_opp_set_amount(o, 20000000, "CNY"), SFSM_OK);
     snapshot before;
     CTX("finance guard");
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     f->now += DAY_MS;
     assert_int_equal(sfsm_fire(f->engine, o, "quote", &MANAGER, NULL), SFSM_EGUARD);
     assert_string_equal(sfsm_errmsg(), FINANCE_WHY);
@@ -873,7 +768,7 @@ static void test_unknown_names(void **state)
     CTX("unknown names");
     sfsm_opp *o = opp_at(f, "names", 0);
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     char msg[1024];
 
     CHECK_RC(fire_msg(f, o, "teleport", &MANAGER, NULL, msg, sizeof msg), SFSM_ENOTFOUND);
@@ -906,7 +801,7 @@ static void test_fire_index(void **state)
     CTX("fire_index");
     sfsm_opp *o = opp_at(f, "idx", 0);
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     size_t n = sfsm_pipeline_event_count(f->pipeline);
     assert_int_equal(n, NEVENTS);
     CHECK_RC(sfsm_fire_index(f->engine, o, n, &MANAGER, NULL), SFSM_EINVAL);
@@ -1137,7 +1032,7 @@ static void test_reopen_path(void **state)
     assert_int_equal(sfsm_opp_probability(o), 0);
 
     snapshot before;
-    take_snapshot(f, o, &before);
+    snapshot_take(f->engine, o, &before);
     CHECK_RC(fire_msg(f, o, "reopen", &REP, NULL, msg, sizeof msg), SFSM_EPERM);
     CHECK_NAMES(msg, "rep");
     CHECK_NAMES(msg, "reopen");
@@ -1271,7 +1166,7 @@ static void test_probability_follows_stage(void **state)
     sfsm_opp_free(o);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
 {

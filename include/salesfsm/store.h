@@ -23,6 +23,39 @@ extern "C" {
  */
 SFSM_API int sfsm_store_open_memory(sfsm_store **out);
 
+/* How sfsm_store_open_sqlite opens its file. */
+typedef enum sfsm_sqlite_sync {
+    SFSM_SQLITE_SYNC_FULL = 0,    /* fsync at every commit: survives power loss (default) */
+    SFSM_SQLITE_SYNC_NORMAL = 1,  /* WAL + NORMAL: survives a crash of the process; the
+                                     last commits may be lost on power loss */
+    SFSM_SQLITE_SYNC_OFF = 2      /* no fsync: for tests and throw-away data only */
+} sfsm_sqlite_sync;
+
+typedef struct sfsm_sqlite_options {
+    unsigned int version;         /* SFSM_SQLITE_OPTIONS_VERSION */
+    sfsm_sqlite_sync synchronous;
+    int busy_timeout_ms;          /* wait this long for another process's lock; default 5000 */
+    int create;                   /* non-zero: create the file if missing (default 1) */
+} sfsm_sqlite_options;
+
+#define SFSM_SQLITE_OPTIONS_VERSION 1
+#define SFSM_SQLITE_OPTIONS_INIT { SFSM_SQLITE_OPTIONS_VERSION, SFSM_SQLITE_SYNC_FULL, 5000, 1 }
+/* Fills *opts like SFSM_SQLITE_OPTIONS_INIT; SFSM_EVERSION for an unknown version. */
+SFSM_API int sfsm_sqlite_options_init(sfsm_sqlite_options *opts, unsigned int version);
+
+/*
+ * Opens (or creates) a SQLite database file as a store: WAL journal,
+ * prepared statements only, schema version in PRAGMA user_version, safe for
+ * several processes and threads on one file. opts NULL means
+ * SFSM_SQLITE_OPTIONS_INIT. On success *out owns the store; on failure *out
+ * is NULL and the file is left as it was.
+ * Errors: SFSM_EINVAL (NULL out/path, bad options), SFSM_EVERSION (options
+ * version unknown, or the file was written by a newer salesfsm),
+ * SFSM_ENOTFOUND (file missing and create is 0), SFSM_ESTORAGE (not a
+ * salesfsm database, corrupt, unreadable; the message says which), SFSM_ENOMEM.
+ */
+SFSM_API int sfsm_store_open_sqlite(sfsm_store **out, const char *path, const sfsm_sqlite_options *opts);
+
 /*
  * Closes the store and frees it. Accepts NULL. Every engine using the store
  * must be freed first; a transaction still open is rolled back.

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include <salesfsm/salesfsm.h>
 
@@ -43,5 +45,107 @@ int  failalloc_failed(void);         /* 1 if the armed failure happened */
 
 /* Counts history entries of an opportunity. */
 size_t history_count(sfsm_engine *e, const char *id);
+
+/* Number of opportunities sfsm_scan() reports (filter may be NULL), and the
+ * counting callback behind it (ud: a size_t). */
+int count_opps_cb(const sfsm_opp *o, void *ud);
+size_t count_opps(sfsm_engine *e, const sfsm_filter *filter);
+
+int fixture_setup(void **state);    /* cmocka setup: *state = fixture_new() */
+int fixture_teardown(void **state); /* cmocka teardown: fixture_free(*state) */
+
+/* ---- copies of strings that may be NULL ---- */
+
+#define NULL_MARK "\x01(NULL)"
+/* Copies src into dst (truncating); NULL becomes NULL_MARK. */
+void copy_str(char *dst, size_t size, const char *src);
+
+/* ---- state snapshots as strings (free with free()) ---- */
+
+/* Everything a handle shows, as one string, so that "unchanged" can be
+ * checked in one comparison. */
+char *opp_describe(const sfsm_opp *o);
+/* Number of opportunities and, when o is not NULL, the handle, the stored
+ * opportunity and its history count. */
+char *opp_state(sfsm_engine *e, const sfsm_opp *o);
+/* The stored opportunity and its history count. */
+char *opp_stored(sfsm_engine *e, const char *id);
+
+/* Compares a freshly made string with an earlier one and frees the fresh
+ * one. */
+#define assert_same_and_free(now_, before_)                                    \
+    do {                                                                       \
+        char *n_ = (now_);                                                     \
+        assert_string_equal(n_, (before_));                                    \
+        free(n_);                                                              \
+    } while (0)
+
+#define assert_state_unchanged(e, o, before) assert_same_and_free(opp_state((e), (o)), (before))
+
+/* sfsm_errmsg() is set and contains needle. */
+#define assert_msg_has(needle)                                                 \
+    do {                                                                       \
+        const char *m_ = sfsm_errmsg();                                        \
+        assert_non_null(m_);                                                   \
+        if (!strstr(m_, (needle)))                                             \
+            fail_msg("sfsm_errmsg() \"%s\" does not name \"%s\"", m_, (needle)); \
+    } while (0)
+
+/* ---- state snapshots as fields ---- */
+
+/* What a refused call must leave alone: the handle, the stored record and
+ * the history. */
+typedef struct snapshot {
+    char stage[64];
+    uint64_t version;
+    int64_t amount;
+    char currency[16], customer[128], owner[128], title[128];
+    int64_t expected_close, created, updated, stage_entered;
+    uint32_t unsaved;
+    size_t history;
+    char stored_stage[64];
+    uint64_t stored_version;
+    int64_t stored_amount;
+    char stored_title[128];
+} snapshot;
+
+void snapshot_take(sfsm_engine *e, const sfsm_opp *o, snapshot *s);
+/* NULL if a and b are equal, else the name of the first field that differs. */
+const char *snapshot_diff(const snapshot *a, const snapshot *b);
+/* Takes a new snapshot and fails naming the first field that changed. */
+void assert_unchanged(fixture *f, const sfsm_opp *o, const snapshot *before);
+
+/* ---- history ---- */
+
+/* Copy of the last history entry, and how many there are. */
+typedef struct last_entry {
+    size_t count;
+    uint64_t version;
+    int64_t at_ms;
+    int kind;
+    char event[64], from[64], to[64], actor[128], role[64], note[256], changes[1024];
+    uint32_t fields;
+} last_entry;
+
+void read_last(fixture *f, const char *id, last_entry *l);
+
+/* ---- hook calls ---- */
+
+/* One hook call as a hook saw it. */
+typedef struct call {
+    char kind; /* 'b'efore, e'x'it, e'n'ter, 'a'fter */
+    const char *tag;  /* set by the recorder that wants it */
+    const void *ud;   /* set by the recorder that wants it */
+    char opp_id[64], event[32], from[32], to[32], actor[64], role[32], note[128];
+    int has_opp;
+    char opp_stage[32];
+    uint64_t opp_version;
+    int64_t opp_amount;
+    uint64_t version;
+    int64_t at_ms;
+} call;
+
+/* Fills c (cleared first) from t. */
+void call_fill(call *c, char kind, const sfsm_transition *t);
 
 #endif

@@ -1,0 +1,653 @@
+/*
+ * The SQLite backend: the embedded default for durable data. One connection
+ * per store handle (the store serializes calls on it); WAL so that readers
+ * in other processes never block a writer; BEGIN IMMEDIATE for the outermost
+ * transaction so that two writers queue on the busy timeout instead of
+ * deadlocking on a lock upgrade; SAVEPOINTs for nested transactions.
+ * Every statement that touches user data is prepared once and bound.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <salesfsm/store.h>
+#include <salesfsm/sys/store.h>
+
+#include "alloc.h"
+#include "store_impl.h"
+#include "text.h"
+
+#define SCHEMA_VERSION 1
+#define APPLICATION_ID 0x5346534D   /* "SFSM": marks a file as ours */
+
+static const char *const schema_v1 =
+    "CREATE TABLE opp ("
+    " id TEXT NOT NULL UNIQUE, stage TEXT NOT NULL, version INTEGER NOT NULL,"
+    " amount INTEGER NOT NULL DEFAULT 0, currency TEXT, customer TEXT, owner TEXT, title TEXT,"
+    " expected_close_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL, stage_entered_ms INTEGER NOT NULL,"
+    " pipeline TEXT, pipeline_version INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX opp_stage ON opp(stage);"
+    "CREATE INDEX opp_owner ON opp(owner);"
+    "CREATE INDEX opp_customer ON opp(customer);"
+    "CREATE INDEX opp_updated ON opp(updated_ms);"
+    "CREATE TABLE opp_attr (opp_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY (opp_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE history (opp_id TEXT NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, event TEXT, from_stage TEXT, to_stage TEXT, actor TEXT, role TEXT,"
+    " note TEXT, fields INTEGER NOT NULL DEFAULT 0, changes TEXT,"
+    " PRIMARY KEY (opp_id, version)) WITHOUT ROWID;";
+
+#define OPP_COLUMNS                                                                              \
+    "id, stage, version, amount, currency, customer, owner, title, expected_close_ms, created_ms," \
+    " updated_ms, stage_entered_ms, pipeline, pipeline_version"
+
+enum stmt_id {
+    S_BEGIN, S_COMMIT, S_ROLLBACK,
+    S_GET, S_ATTRS, S_INSERT, S_UPDATE_ALL, S_UPDATE_STAGE, S_VERSION_OF,
+    S_ATTR_CLEAR, S_ATTR_ADD, S_HIST_ADD, S_HIST_READ, S_SCAN,
+    S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_GET] = "SELECT " OPP_COLUMNS " FROM opp WHERE id = ?1",
+    [S_ATTRS] = "SELECT key, value FROM opp_attr WHERE opp_id = ?1 ORDER BY key",
+    [S_INSERT] = "INSERT INTO opp (" OPP_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+    [S_UPDATE_ALL] = "UPDATE opp SET stage=?2, version=?3, amount=?4, currency=?5, customer=?6, owner=?7,"
+                     " title=?8, expected_close_ms=?9, created_ms=?10, updated_ms=?11, stage_entered_ms=?12,"
+                     " pipeline=?13, pipeline_version=?14 WHERE id=?1 AND version=?15",
+    [S_UPDATE_STAGE] = "UPDATE opp SET stage=?2, version=?3, created_ms=?10, updated_ms=?11,"
+                       " stage_entered_ms=?12, pipeline=?13, pipeline_version=?14 WHERE id=?1 AND version=?15",
+    [S_VERSION_OF] = "SELECT version FROM opp WHERE id = ?1",
+    [S_ATTR_CLEAR] = "DELETE FROM opp_attr WHERE opp_id = ?1",
+    [S_ATTR_ADD] = "INSERT INTO opp_attr (opp_id, key, value) VALUES (?1, ?2, ?3)",
+    [S_HIST_ADD] = "INSERT INTO history (opp_id, version, at_ms, kind, event, from_stage, to_stage, actor, role,"
+                   " note, fields, changes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+    [S_HIST_READ] = "SELECT version, at_ms, kind, event, from_stage, to_stage, actor, role, note, fields, changes"
+                    " FROM history WHERE opp_id = ?1 ORDER BY version",
+    [S_SCAN] = "SELECT " OPP_COLUMNS " FROM opp WHERE (?1 IS NULL OR stage = ?1) AND (?2 IS NULL OR owner = ?2)"
+               " AND (?3 IS NULL OR customer = ?3) AND updated_ms >= ?4 ORDER BY rowid",
+};
+
+typedef struct sqlstore {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    unsigned depth;
+    /* what get hands back stays valid until the next call: copies live here */
+    char *copy;
+    size_t copy_len, copy_cap;
+    sfsm_attr *attrs;
+    size_t attrs_cap;
+} sqlstore;
+
+static int db_error(sqlstore *q, const char *what)
+{
+    return sfsm_error_set(SFSM_ESTORAGE, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+}
+
+static sqlite3_stmt *stmt(sqlstore *q, enum stmt_id id)
+{
+    sqlite3_stmt *s = q->stmt[id];
+    if (!s && sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[id], NULL) == SQLITE_OK)
+        s = q->stmt[id];
+    return s;
+}
+
+/* Runs a statement that returns no rows; resets it either way. */
+static int run(sqlstore *q, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    int err = ok ? SFSM_OK : db_error(q, what);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return err;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* ---- transactions ---- */
+
+static int exec_savepoint(sqlstore *q, const char *verb, unsigned level)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "%s sfsm_sp%u", verb, level);
+    return sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SFSM_OK : db_error(q, verb);
+}
+
+static int sq_begin(void *b)
+{
+    sqlstore *q = b;
+    int rc;
+    if (q->depth == 0) {
+        sqlite3_stmt *s = stmt(q, S_BEGIN);
+        rc = s ? run(q, s, "begin") : db_error(q, "prepare begin");
+    } else {
+        rc = exec_savepoint(q, "SAVEPOINT", q->depth);
+    }
+    if (rc == SFSM_OK)
+        q->depth++;
+    return rc;
+}
+
+static int sq_rollback(void *b)
+{
+    sqlstore *q = b;
+    if (q->depth == 0)
+        return sfsm_error_set(SFSM_EINVAL, "sqlite store: rollback without a transaction");
+    q->depth--;
+    if (q->depth == 0) {
+        sqlite3_stmt *s = stmt(q, S_ROLLBACK);
+        return s ? run(q, s, "rollback") : db_error(q, "prepare rollback");
+    }
+    int rc = exec_savepoint(q, "ROLLBACK TO", q->depth);
+    int rc2 = exec_savepoint(q, "RELEASE", q->depth);
+    return rc ? rc : rc2;
+}
+
+static int sq_commit(void *b)
+{
+    sqlstore *q = b;
+    if (q->depth == 0)
+        return sfsm_error_set(SFSM_EINVAL, "sqlite store: commit without a transaction");
+    if (q->depth > 1) {
+        int rc = exec_savepoint(q, "RELEASE", q->depth - 1);
+        if (rc == SFSM_OK)
+            q->depth--;
+        return rc;
+    }
+    sqlite3_stmt *s = stmt(q, S_COMMIT);
+    int rc = s ? run(q, s, "commit") : db_error(q, "prepare commit");
+    if (rc != SFSM_OK) {
+        /* the contract: a failed commit leaves nothing changed */
+        if (!sqlite3_get_autocommit(q->db))
+            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    q->depth = 0;
+    return rc;
+}
+
+/* ---- reading records ---- */
+
+static void copies_reset(sqlstore *q)
+{
+    q->copy_len = 0;
+}
+
+/* Offset of a copy of s in q->copy (offsets survive growth); -1 for NULL,
+ * -2 on out of memory. */
+static long copy_text(sqlstore *q, const unsigned char *s)
+{
+    if (!s)
+        return -1;
+    size_t n = strlen((const char *)s) + 1;
+    if (sfsm__grow((void **)&q->copy, &q->copy_cap, q->copy_len + n, 1))
+        return -2;
+    memcpy(q->copy + q->copy_len, s, n);
+    q->copy_len += n;
+    return (long)(q->copy_len - n);
+}
+
+static const char *at(const sqlstore *q, long off)
+{
+    return off < 0 ? NULL : q->copy + off;
+}
+
+/* Fills rec from the current row of s (columns in OPP_COLUMNS order). With
+ * `copy`, strings are copied (valid until the next call); without, they point
+ * into the row (valid until the next step). Attributes are always loaded. */
+static int row_to_record(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy)
+{
+    enum { N_TEXT = 8 };
+    static const int text_cols[N_TEXT] = { 0, 1, 4, 5, 6, 7, 12, -1 };
+    long off[N_TEXT];
+    const char *direct[N_TEXT];
+    if (copy)
+        copies_reset(q);
+    for (int k = 0; k < N_TEXT - 1; k++) {
+        const unsigned char *t = sqlite3_column_text(s, text_cols[k]);
+        if (copy) {
+            if ((off[k] = copy_text(q, t)) == -2)
+                return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading a record");
+        } else {
+            direct[k] = (const char *)t;
+        }
+    }
+    /* the id, needed for the attribute query, must outlive that query's steps */
+    const char *id = copy ? NULL : direct[0];
+    size_t nattrs = 0;
+    sqlite3_stmt *a = stmt(q, S_ATTRS);
+    if (!a)
+        return db_error(q, "prepare attributes");
+    if (copy)
+        sqlite3_bind_text(a, 1, at(q, off[0]), -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_text(a, 1, id, -1, SQLITE_TRANSIENT);
+    long *attr_off = NULL;
+    size_t attr_off_cap = 0;
+    int rc, err = SFSM_OK;
+    if (!copy)
+        copies_reset(q);
+    while ((rc = sqlite3_step(a)) == SQLITE_ROW) {
+        if (sfsm__grow((void **)&attr_off, &attr_off_cap, 2 * nattrs + 2, sizeof *attr_off)) {
+            err = sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+            break;
+        }
+        long k = copy_text(q, sqlite3_column_text(a, 0));
+        long v = copy_text(q, sqlite3_column_text(a, 1));
+        if (k == -2 || v == -2) {
+            err = sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+            break;
+        }
+        attr_off[2 * nattrs] = k;
+        attr_off[2 * nattrs + 1] = v;
+        nattrs++;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = db_error(q, "read attributes");
+    sqlite3_reset(a);
+    sqlite3_clear_bindings(a);
+    if (!err && sfsm__grow((void **)&q->attrs, &q->attrs_cap, nattrs, sizeof *q->attrs))
+        err = sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+    if (err) {
+        sfsm__free(attr_off);
+        return err;
+    }
+    for (size_t k = 0; k < nattrs; k++) {
+        q->attrs[k].key = at(q, attr_off[2 * k]);
+        q->attrs[k].value = at(q, attr_off[2 * k + 1]);
+    }
+    sfsm__free(attr_off);
+#define TXT(k) (copy ? at(q, off[k]) : direct[k])
+    *rec = (sfsm_record){
+        .id = TXT(0),
+        .stage = TXT(1),
+        .version = (uint64_t)sqlite3_column_int64(s, 2),
+        .amount = sqlite3_column_int64(s, 3),
+        .currency = TXT(2),
+        .customer = TXT(3),
+        .owner = TXT(4),
+        .title = TXT(5),
+        .expected_close_ms = sqlite3_column_int64(s, 8),
+        .created_ms = sqlite3_column_int64(s, 9),
+        .updated_ms = sqlite3_column_int64(s, 10),
+        .stage_entered_ms = sqlite3_column_int64(s, 11),
+        .attrs = q->attrs,
+        .attr_count = nattrs,
+        .pipeline = TXT(6),
+        .pipeline_version = (uint32_t)sqlite3_column_int64(s, 13),
+    };
+#undef TXT
+    return SFSM_OK;
+}
+
+static int sq_get(void *b, const char *id, sfsm_record *out)
+{
+    sqlstore *q = b;
+    sqlite3_stmt *s = stmt(q, S_GET);
+    if (!s)
+        return db_error(q, "prepare get");
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int err;
+    if (rc == SQLITE_ROW)
+        err = row_to_record(q, s, out, 1);
+    else if (rc == SQLITE_DONE)
+        err = sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
+    else
+        err = db_error(q, "get");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return err;
+}
+
+/* ---- writing ---- */
+
+static void bind_record(sqlite3_stmt *s, const sfsm_record *r)
+{
+    bind_text(s, 1, r->id);
+    bind_text(s, 2, r->stage);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)r->version);
+    sqlite3_bind_int64(s, 4, r->amount);
+    bind_text(s, 5, r->currency);
+    bind_text(s, 6, r->customer);
+    bind_text(s, 7, r->owner);
+    bind_text(s, 8, r->title);
+    sqlite3_bind_int64(s, 9, r->expected_close_ms);
+    sqlite3_bind_int64(s, 10, r->created_ms);
+    sqlite3_bind_int64(s, 11, r->updated_ms);
+    sqlite3_bind_int64(s, 12, r->stage_entered_ms);
+    bind_text(s, 13, r->pipeline);
+    sqlite3_bind_int64(s, 14, r->pipeline_version);
+}
+
+static int write_attrs(sqlstore *q, const sfsm_record *r, int clear)
+{
+    sqlite3_stmt *s;
+    int rc;
+    if (clear) {
+        if (!(s = stmt(q, S_ATTR_CLEAR)))
+            return db_error(q, "prepare attributes");
+        sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+        if ((rc = run(q, s, "clear attributes")))
+            return rc;
+    }
+    if (!(s = stmt(q, S_ATTR_ADD)))
+        return db_error(q, "prepare attributes");
+    for (size_t k = 0; k < r->attr_count; k++) {
+        sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, r->attrs[k].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, r->attrs[k].value, -1, SQLITE_STATIC);
+        if ((rc = run(q, s, "write attribute")))
+            return rc;
+    }
+    return SFSM_OK;
+}
+
+static int put_body(sqlstore *q, const sfsm_record *r, uint64_t expected, uint32_t changed)
+{
+    sqlite3_stmt *s;
+    if (expected == 0) {
+        if (!(s = stmt(q, S_INSERT)))
+            return db_error(q, "prepare insert");
+        bind_record(s, r);
+        int rc = sqlite3_step(s);
+        int ext = sqlite3_extended_errcode(q->db);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_UNIQUE)
+            return sfsm_error_set(SFSM_EEXISTS, "opportunity '%.*s' already exists", SFSM_MAX_ID, r->id);
+        if (rc != SQLITE_DONE)
+            return db_error(q, "insert");
+        return r->attr_count ? write_attrs(q, r, 0) : SFSM_OK;
+    }
+    /* a transition without field changes writes only what moved */
+    int fields = (changed & SFSM_FIELD_ALL & ~SFSM_FIELD_ATTRS) != 0;
+    if (!(s = stmt(q, fields ? S_UPDATE_ALL : S_UPDATE_STAGE)))
+        return db_error(q, "prepare update");
+    bind_record(s, r);
+    sqlite3_bind_int64(s, 15, (sqlite3_int64)expected);
+    int rc = run(q, s, "update");
+    if (rc)
+        return rc;
+    if (sqlite3_changes(q->db) == 0) {
+        sqlite3_stmt *v = stmt(q, S_VERSION_OF);
+        if (!v)
+            return db_error(q, "prepare version");
+        sqlite3_bind_text(v, 1, r->id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(v);
+        sqlite3_int64 stored = step == SQLITE_ROW ? sqlite3_column_int64(v, 0) : 0;
+        sqlite3_reset(v);
+        sqlite3_clear_bindings(v);
+        if (step == SQLITE_DONE)
+            return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, r->id);
+        if (step != SQLITE_ROW)
+            return db_error(q, "read version");
+        return sfsm_error_set(SFSM_ECONFLICT, "opportunity '%.*s' is at version %lld, not %llu", SFSM_MAX_ID, r->id,
+                              (long long)stored, (unsigned long long)expected);
+    }
+    return (changed & SFSM_FIELD_ATTRS) ? write_attrs(q, r, 1) : SFSM_OK;
+}
+
+static int sq_put(void *b, const sfsm_record *r, uint64_t expected, uint32_t changed)
+{
+    sqlstore *q = b;
+    /* several statements must land together even outside a transaction */
+    int rc = sq_begin(q);
+    if (rc)
+        return rc;
+    rc = put_body(q, r, expected, changed);
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return sq_commit(q);
+}
+
+static int sq_append(void *b, const char *id, const sfsm_history_entry *h)
+{
+    sqlstore *q = b;
+    sqlite3_stmt *s = stmt(q, S_HIST_ADD);
+    if (!s)
+        return db_error(q, "prepare history");
+    bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)h->version);
+    sqlite3_bind_int64(s, 3, h->at_ms);
+    sqlite3_bind_int(s, 4, h->kind);
+    bind_text(s, 5, h->event);
+    bind_text(s, 6, h->from);
+    bind_text(s, 7, h->to);
+    bind_text(s, 8, h->actor);
+    bind_text(s, 9, h->role);
+    bind_text(s, 10, h->note);
+    sqlite3_bind_int64(s, 11, h->fields);
+    bind_text(s, 12, h->changes);
+    int rc = sqlite3_step(s);
+    int ext = sqlite3_extended_errcode(q->db);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return sfsm_error_set(SFSM_EEXISTS, "history of '%.*s' already has version %llu", SFSM_MAX_ID, id,
+                              (unsigned long long)h->version);
+    return rc == SQLITE_DONE ? SFSM_OK : db_error(q, "append history");
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static int sq_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
+{
+    sqlstore *q = b;
+    sqlite3_stmt *s = stmt(q, S_HIST_READ);
+    if (!s)
+        return db_error(q, "prepare history");
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    int rc, ret = SFSM_OK, rows = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rows++;
+        sfsm_history_entry h = {
+            (uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int(s, 2),
+            col_text(s, 3), col_text(s, 4), col_text(s, 5), col_text(s, 6), col_text(s, 7), col_text(s, 8),
+            (uint32_t)sqlite3_column_int64(s, 9), col_text(s, 10),
+        };
+        if ((ret = cb(&h, ud)) != 0)
+            break;
+    }
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "read history");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (ret == SFSM_OK && rows == 0) {
+        sfsm_record rec;
+        ret = sq_get(q, id, &rec);   /* no entries: does the opportunity exist at all? */
+    }
+    return ret;
+}
+
+static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
+{
+    sqlstore *q = b;
+    sqlite3_stmt *s = stmt(q, S_SCAN);
+    if (!s)
+        return db_error(q, "prepare scan");
+    bind_text(s, 1, f->stage);
+    bind_text(s, 2, f->owner);
+    bind_text(s, 3, f->customer);
+    sqlite3_bind_int64(s, 4, f->changed_since_ms);
+    int rc, ret = SFSM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sfsm_record rec;
+        if ((ret = row_to_record(q, s, &rec, 0)) != SFSM_OK)
+            break;
+        if ((ret = cb(&rec, ud)) != 0)
+            break;
+    }
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "scan");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+static void sq_close(void *b)
+{
+    sqlstore *q = b;
+    if (!q)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(q->stmt[i]);
+    if (q->depth && !sqlite3_get_autocommit(q->db))
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close_v2(q->db);
+    sfsm__free(q->copy);
+    sfsm__free(q->attrs);
+    sfsm__free(q);
+}
+
+static const sfsm_store_ops sqlite_ops = {
+    SFSM_STORE_OPS_VERSION, sq_close, sq_begin, sq_commit, sq_rollback,
+    sq_get, sq_put, sq_append, sq_read_history, sq_scan,
+};
+
+/* ---- opening ---- */
+
+static int pragma_int(sqlstore *q, const char *sql, sqlite3_int64 *out)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(q->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return sqlite3_errcode(q->db);
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Decides, without writing anything, whether the file is ours, empty, or
+ * something else; then sets it up. */
+static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_options *o)
+{
+    sqlite3_int64 app = 0, user_version = 0, tables = 0;
+    int rc = pragma_int(q, "PRAGMA application_id", &app);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(q, "PRAGMA user_version", &user_version);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(q, "SELECT count(*) FROM sqlite_schema", &tables);
+    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is not a SQLite database or is corrupt: %s", path,
+                              sqlite3_errstr(rc));
+    if (rc != SQLITE_OK)
+        return sfsm_error_set(SFSM_ESTORAGE, "cannot read '%s': %s", path, sqlite3_errmsg(q->db));
+    if (tables > 0 && app != APPLICATION_ID)
+        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is a SQLite database of another application, not a salesfsm store",
+                              path);
+    if (app == APPLICATION_ID && user_version > SCHEMA_VERSION)
+        return sfsm_error_set(SFSM_EVERSION,
+                              "'%s' has salesfsm schema version %lld; this library (%s) knows up to %d", path,
+                              (long long)user_version, SFSM_VERSION_STRING, SCHEMA_VERSION);
+    if (app == APPLICATION_ID && user_version < 1)
+        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is marked as a salesfsm store but has no schema version", path);
+
+    static const char *const sync_sql[] = { "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",
+                                            "PRAGMA synchronous=OFF" };
+    sqlite3_busy_timeout(q->db, o->busy_timeout_ms);
+    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(q->db, sync_sql[o->synchronous], NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(q, "configure");
+    if (tables == 0) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", APPLICATION_ID, SCHEMA_VERSION);
+        if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return db_error(q, "create schema");
+        /* another process may have created it meanwhile */
+        if (pragma_int(q, "SELECT count(*) FROM sqlite_schema", &tables) != SQLITE_OK) {
+            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+            return db_error(q, "create schema");
+        }
+        if (tables == 0 && (sqlite3_exec(q->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
+                            sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)) {
+            int err = db_error(q, "create schema");
+            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+            return err;
+        }
+        if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return db_error(q, "create schema");
+    }
+    return SFSM_OK;
+}
+
+int sfsm_sqlite_options_init(sfsm_sqlite_options *opts, unsigned int version)
+{
+    if (!opts)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_sqlite_options_init: opts is NULL");
+    if (version != SFSM_SQLITE_OPTIONS_VERSION)
+        return sfsm_error_set(SFSM_EVERSION, "sfsm_sqlite_options_init: version %u unknown (expected %d)", version,
+                              SFSM_SQLITE_OPTIONS_VERSION);
+    *opts = (sfsm_sqlite_options)SFSM_SQLITE_OPTIONS_INIT;
+    return SFSM_OK;
+}
+
+int sfsm__sqlite_backend(const char *path, const sfsm_sqlite_options *opts, void **out)
+{
+    *out = NULL;
+    sfsm_sqlite_options defaults = SFSM_SQLITE_OPTIONS_INIT;
+    const sfsm_sqlite_options *o = opts ? opts : &defaults;
+    if (o->version != SFSM_SQLITE_OPTIONS_VERSION)
+        return sfsm_error_set(SFSM_EVERSION, "sfsm_store_open_sqlite: options version %u unknown (expected %d)",
+                              o->version, SFSM_SQLITE_OPTIONS_VERSION);
+    if ((unsigned)o->synchronous > SFSM_SQLITE_SYNC_OFF || o->busy_timeout_ms < 0)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_store_open_sqlite: %s out of range",
+                              o->busy_timeout_ms < 0 ? "busy_timeout_ms" : "synchronous");
+    if (!o->create && access(path, F_OK) != 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "'%s' does not exist (and create is off)", path);
+    sqlstore *q = sfsm__calloc(1, sizeof *q);
+    if (!q)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory opening '%s'", path);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (o->create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &q->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sfsm_error_set(rc == SQLITE_NOMEM ? SFSM_ENOMEM : SFSM_ESTORAGE, "cannot open '%s': %s", path,
+                            q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        sq_close(q);
+        return rc;
+    }
+    sqlite3_extended_result_codes(q->db, 1);
+    if ((rc = check_and_setup(q, path, o))) {
+        sq_close(q);
+        return rc;
+    }
+    *out = q;
+    return SFSM_OK;
+}
+
+const sfsm_store_ops *sfsm__sqlite_ops(void)
+{
+    return &sqlite_ops;
+}
+
+int sfsm_store_open_sqlite(sfsm_store **out, const char *path, const sfsm_sqlite_options *opts)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !path)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_store_open_sqlite: %s is NULL", out ? "path" : "out");
+    void *backend;
+    int rc = sfsm__sqlite_backend(path, opts, &backend);
+    if (rc)
+        return rc;
+    if ((rc = sfsm_store_new(out, &sqlite_ops, backend)))
+        sq_close(backend);
+    return rc;
+}
