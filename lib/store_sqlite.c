@@ -366,7 +366,7 @@ static int put_body(sqlstore *q, const sfsm_record *r, uint64_t expected, uint32
         int ext = sqlite3_extended_errcode(q->db);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
-        if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_UNIQUE)
+        if ((rc & 0xff) == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_UNIQUE)
             return sfsm_error_set(SFSM_EEXISTS, "opportunity '%.*s' already exists", SFSM_MAX_ID, r->id);
         if (rc != SQLITE_DONE)
             return db_error(q, "insert");
@@ -437,7 +437,7 @@ static int sq_append(void *b, const char *id, const sfsm_history_entry *h)
     int ext = sqlite3_extended_errcode(q->db);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    if (rc == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return sfsm_error_set(SFSM_EEXISTS, "history of '%.*s' already has version %llu", SFSM_MAX_ID, id,
                               (unsigned long long)h->version);
     return rc == SQLITE_DONE ? SFSM_OK : db_error(q, "append history");

@@ -15,6 +15,7 @@
 typedef struct shared {
     sfsm_pipeline *pipeline;
     sfsm_store *store;
+    char path[256];
     sfsm_engine *main_engine;
     pthread_barrier_t start;
 } shared;
@@ -70,7 +71,7 @@ static void shared_init(shared *sh)
 {
     memset(sh, 0, sizeof *sh);
     assert_int_equal(sfsm_pipeline_default(&sh->pipeline), SFSM_OK);
-    assert_int_equal(sfsm_store_open_memory(&sh->store), SFSM_OK);
+    test_store_open(&sh->store, sh->path);
     assert_int_equal(sfsm_engine_new(&sh->main_engine, sh->pipeline, sh->store), SFSM_OK);
     assert_int_equal(pthread_barrier_init(&sh->start, NULL, NTHREADS), 0);
 }
@@ -80,6 +81,7 @@ static void shared_free(shared *sh)
     pthread_barrier_destroy(&sh->start);
     sfsm_engine_free(sh->main_engine);
     sfsm_store_close(sh->store);
+    test_store_remove(sh->path);
     sfsm_pipeline_free(sh->pipeline);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const sfsm_actor MANAGER = { "Mei (manager)", "manager" };
 const sfsm_actor REP = { "Ravi (rep)", "rep" };
@@ -16,13 +17,45 @@ static int64_t fixture_clock(void *ud)
     return ((fixture *)ud)->now;
 }
 
+void test_store_open(sfsm_store **out, char path[256])
+{
+    const char *which = getenv("SFSM_TEST_STORE");
+    path[0] = '\0';
+    if (!which || strcmp(which, "sqlite") != 0) {
+        assert_int_equal(sfsm_store_open_memory(out), SFSM_OK);
+        return;
+    }
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, 256, "%s/sfsm-test-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);   /* an empty file is an empty SQLite database */
+    sfsm_sqlite_options opts = SFSM_SQLITE_OPTIONS_INIT;
+    opts.synchronous = SFSM_SQLITE_SYNC_OFF;   /* nothing here needs to survive a power cut */
+    int rc = sfsm_store_open_sqlite(out, path, &opts);
+    if (rc != SFSM_OK)
+        fail_msg("sfsm_store_open_sqlite(%s): %s", path, sfsm_errmsg());
+}
+
+void test_store_remove(const char path[256])
+{
+    if (!path[0])
+        return;
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < 4; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
+        unlink(name);
+    }
+}
+
 fixture *fixture_new(void)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->now = T0_MS;
     assert_int_equal(sfsm_pipeline_default(&f->pipeline), SFSM_OK);
-    assert_int_equal(sfsm_store_open_memory(&f->store), SFSM_OK);
+    test_store_open(&f->store, f->path);
     assert_int_equal(sfsm_engine_new(&f->engine, f->pipeline, f->store), SFSM_OK);
     assert_int_equal(sfsm_engine_set_clock(f->engine, fixture_clock, f), SFSM_OK);
     return f;
@@ -34,6 +67,7 @@ void fixture_free(fixture *f)
         return;
     sfsm_engine_free(f->engine);
     sfsm_store_close(f->store);
+    test_store_remove(f->path);
     sfsm_pipeline_free(f->pipeline);
     free(f);
 }

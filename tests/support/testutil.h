@@ -18,9 +18,17 @@ typedef struct fixture {
     sfsm_store *store;
     sfsm_engine *engine;
     int64_t now;   /* the engine's clock reads this; tests advance it */
+    char path[256];/* the SQLite file, when the suite runs on SQLite */
 } fixture;
 
-/* Default pipeline + memory store + engine with the clock at 2026-01-01. */
+/* Opens the store the suite runs on: memory, or a fresh SQLite file in
+ * $TMPDIR when SFSM_TEST_STORE=sqlite (ctest runs each suite both ways).
+ * path receives the file name ("" for memory); remove it with
+ * test_store_remove after closing the store. */
+void test_store_open(sfsm_store **out, char path[256]);
+void test_store_remove(const char path[256]);
+
+/* Default pipeline + test store + engine with the clock at 2026-01-01. */
 fixture *fixture_new(void);
 void fixture_free(fixture *f);
 
