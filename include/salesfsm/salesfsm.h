@@ -11,5 +11,6 @@
 #include "opp.h"
 #include "store.h"
 #include "engine.h"
+#include "export.h"
 
 #endif

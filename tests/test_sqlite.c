@@ -1,0 +1,322 @@
+/* The SQLite store's own promises: what it does with files that are not
+ * its own, newer or damaged (refuse, and leave them byte for byte as they
+ * were), options, and data surviving a close and reopen. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct tmpfile_ {
+    char path[256];
+} tmpfile_;
+
+static void tmp_path(tmpfile_ *t)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(t->path, sizeof t->path, "%s/sfsm-sqlite-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(t->path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(t->path);   /* tests decide whether the file exists */
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The whole file, for comparing before and after. */
+static char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_true(size >= 0);
+    rewind(f);
+    char *buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *n = (size_t)size;
+    return buf;
+}
+
+static void assert_open_fails_untouched(const char *path, int code, const char *needle)
+{
+    size_t n0, n1;
+    char *before = read_file(path, &n0);
+    sfsm_store *s = (sfsm_store *)&n0;
+    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), code);
+    assert_null(s);
+    assert_non_null(strstr(sfsm_errmsg(), needle));
+    char *after = read_file(path, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(before);
+    free(after);
+}
+
+static void create_salesfsm_file(const char *path, int opps)
+{
+    sfsm_store *s = NULL;
+    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
+    if (opps) {
+        sfsm_pipeline *p = NULL;
+        sfsm_engine *e = NULL;
+        assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
+        assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
+        for (int i = 0; i < opps; i++) {
+            sfsm_opp *o = NULL;
+            char id[32];
+            snprintf(id, sizeof id, "opp-%d", i);
+            assert_int_equal(sfsm_opp_create(e, id, &o), SFSM_OK);
+            sfsm_opp_free(o);
+        }
+        sfsm_engine_free(e);
+        sfsm_pipeline_free(p);
+    }
+    sfsm_store_close(s);
+}
+
+static void remove_db(const char *path)
+{
+    char name[300];
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
+        unlink(name);
+    }
+}
+
+static void test_not_a_database(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (char)(i * 7 + 3);
+    write_file(t.path, junk, sizeof junk);
+    assert_open_fails_untouched(t.path, SFSM_ESTORAGE, "not a SQLite database");
+    remove_db(t.path);
+}
+
+static void test_other_application(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    /* A real SQLite file with tables, whose application id is not ours:
+     * made from one of ours by rewriting the id in the header. */
+    create_salesfsm_file(t.path, 0);
+    size_t n;
+    char *ours = read_file(t.path, &n);
+    /* flip the application id (offset 68, big-endian) to someone else's */
+    assert_true(n >= 100);
+    ours[68] = 0x12;
+    ours[69] = 0x34;
+    ours[70] = 0x56;
+    ours[71] = 0x78;
+    remove_db(t.path);
+    write_file(t.path, ours, n);
+    free(ours);
+    assert_open_fails_untouched(t.path, SFSM_ESTORAGE, "another application");
+    remove_db(t.path);
+}
+
+static void test_newer_schema(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    create_salesfsm_file(t.path, 2);
+    size_t n;
+    char *db = read_file(t.path, &n);
+    /* user_version lives at offset 60, big-endian */
+    db[60] = 0;
+    db[61] = 0;
+    db[62] = 0;
+    db[63] = 99;
+    remove_db(t.path);
+    write_file(t.path, db, n);
+    free(db);
+    assert_open_fails_untouched(t.path, SFSM_EVERSION, "99");
+    remove_db(t.path);
+}
+
+static void test_damaged_header(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    create_salesfsm_file(t.path, 3);
+    size_t n;
+    char *db = read_file(t.path, &n);
+    memcpy(db, "Not SQLite at all", 17);   /* the magic string is gone */
+    remove_db(t.path);
+    write_file(t.path, db, n);
+    free(db);
+    assert_open_fails_untouched(t.path, SFSM_ESTORAGE, "not a SQLite database");
+    remove_db(t.path);
+}
+
+static void test_missing_without_create(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    sfsm_sqlite_options o = SFSM_SQLITE_OPTIONS_INIT;
+    o.create = 0;
+    sfsm_store *s = NULL;
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, &o), SFSM_ENOTFOUND);
+    assert_null(s);
+    assert_non_null(strstr(sfsm_errmsg(), t.path));
+    assert_int_equal(access(t.path, F_OK), -1);   /* not created */
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    sfsm_sqlite_options o;
+    assert_int_equal(sfsm_sqlite_options_init(&o, SFSM_SQLITE_OPTIONS_VERSION), SFSM_OK);
+    sfsm_sqlite_options init = SFSM_SQLITE_OPTIONS_INIT;
+    assert_memory_equal(&o, &init, sizeof o);
+    assert_int_equal(o.synchronous, SFSM_SQLITE_SYNC_FULL);
+    assert_int_equal(sfsm_sqlite_options_init(&o, 2), SFSM_EVERSION);
+    assert_int_equal(sfsm_sqlite_options_init(NULL, 1), SFSM_EINVAL);
+
+    sfsm_store *s = NULL;
+    o = init;
+    o.version = 7;
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, &o), SFSM_EVERSION);
+    o = init;
+    o.synchronous = (sfsm_sqlite_sync)9;
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, &o), SFSM_EINVAL);
+    assert_non_null(strstr(sfsm_errmsg(), "synchronous"));
+    o = init;
+    o.busy_timeout_ms = -1;
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, &o), SFSM_EINVAL);
+    assert_non_null(strstr(sfsm_errmsg(), "busy_timeout_ms"));
+    assert_int_equal(access(t.path, F_OK), -1);   /* refused options create nothing */
+    assert_int_equal(sfsm_store_open_sqlite(NULL, t.path, NULL), SFSM_EINVAL);
+    assert_int_equal(sfsm_store_open_sqlite(&s, NULL, NULL), SFSM_EINVAL);
+    assert_null(s);
+    for (int sync = SFSM_SQLITE_SYNC_FULL; sync <= SFSM_SQLITE_SYNC_OFF; sync++) {
+        o = init;
+        o.synchronous = (sfsm_sqlite_sync)sync;
+        assert_int_equal(sfsm_store_open_sqlite(&s, t.path, &o), SFSM_OK);
+        sfsm_store_close(s);
+        s = NULL;
+    }
+    remove_db(t.path);
+}
+
+static int count_cb(const sfsm_opp *o, void *ud)
+{
+    (void)o;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_data_survives_reopen(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    create_salesfsm_file(t.path, 5);
+    sfsm_pipeline *p = NULL;
+    sfsm_store *s = NULL;
+    sfsm_engine *e = NULL;
+    sfsm_opp *o = NULL;
+    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
+    int n = 0;
+    assert_int_equal(sfsm_scan(e, NULL, count_cb, &n), SFSM_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(sfsm_opp_open(e, "opp-3", &o), SFSM_OK);
+    assert_int_equal(sfsm_opp_set_customer(o, "客户 \"Acme\" \\ Ltd"), SFSM_OK);
+    assert_int_equal(sfsm_opp_set_attr(o, "erp.no", "4711"), SFSM_OK);
+    assert_int_equal(sfsm_fire(e, o, "qualify", &MANAGER, "note\nwith lines"), SFSM_OK);
+    sfsm_opp_free(o);
+    sfsm_engine_free(e);
+    sfsm_store_close(s);
+
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
+    assert_int_equal(sfsm_opp_open(e, "opp-3", &o), SFSM_OK);
+    assert_string_equal(sfsm_opp_stage(o), "qualified");
+    assert_int_equal(sfsm_opp_version(o), 2);
+    assert_string_equal(sfsm_opp_customer(o), "客户 \"Acme\" \\ Ltd");
+    assert_string_equal(sfsm_opp_attr(o, "erp.no"), "4711");
+    assert_null(sfsm_opp_owner(o));   /* unset stays NULL, not "" */
+    assert_int_equal(history_count(e, "opp-3"), 2);
+    sfsm_opp_free(o);
+    sfsm_engine_free(e);
+    sfsm_store_close(s);
+    sfsm_pipeline_free(p);
+    remove_db(t.path);
+}
+
+/* Two store handles on one file (as two processes would have): a write
+ * through one is seen by the other, and a stale handle conflicts. */
+static void test_two_connections(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    sfsm_pipeline *p = NULL;
+    sfsm_store *s1 = NULL, *s2 = NULL;
+    sfsm_engine *e1 = NULL, *e2 = NULL;
+    sfsm_opp *a = NULL, *b = NULL;
+    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
+    assert_int_equal(sfsm_store_open_sqlite(&s1, t.path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_store_open_sqlite(&s2, t.path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_new(&e1, p, s1), SFSM_OK);
+    assert_int_equal(sfsm_engine_new(&e2, p, s2), SFSM_OK);
+    sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
+    opts.id = "shared";
+    opts.customer = "Acme";
+    assert_int_equal(sfsm_opp_create_ext(e1, &opts, &a), SFSM_OK);
+    assert_int_equal(sfsm_opp_open(e2, "shared", &b), SFSM_OK);
+    assert_int_equal(sfsm_fire(e1, a, "qualify", &REP, NULL), SFSM_OK);
+    assert_int_equal(sfsm_fire(e2, b, "qualify", &REP, NULL), SFSM_ECONFLICT);
+    assert_int_equal(sfsm_opp_version(b), 1);
+    sfsm_opp_free(b);
+    assert_int_equal(sfsm_opp_open(e2, "shared", &b), SFSM_OK);
+    assert_string_equal(sfsm_opp_stage(b), "qualified");
+    assert_int_equal(history_count(e2, "shared"), 2);
+    sfsm_opp_free(a);
+    sfsm_opp_free(b);
+    sfsm_engine_free(e1);
+    sfsm_engine_free(e2);
+    sfsm_store_close(s1);
+    sfsm_store_close(s2);
+    sfsm_pipeline_free(p);
+    remove_db(t.path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_a_database),
+        cmocka_unit_test(test_other_application),
+        cmocka_unit_test(test_newer_schema),
+        cmocka_unit_test(test_damaged_header),
+        cmocka_unit_test(test_missing_without_create),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_data_survives_reopen),
+        cmocka_unit_test(test_two_connections),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
