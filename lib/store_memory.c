@@ -645,7 +645,8 @@ static int mem_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     for (size_t k = 0; k < m->rec_count; k++) {
         const mrec *r = REC(m, k);
         if ((stage && r->stage != (uint32_t)stage) || (owner && r->owner != (uint32_t)owner) ||
-            (customer && r->customer != (uint32_t)customer) || r->updated < f->changed_since_ms)
+            (customer && r->customer != (uint32_t)customer) ||
+            (f->changed_since_ms && r->updated < f->changed_since_ms))
             continue;
         sfsm_record out;
         int rc = export_record(m, r, &out);

@@ -71,12 +71,17 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_HIST_READ] = "SELECT version, at_ms, kind, event, from_stage, to_stage, actor, role, note, fields, changes"
                     " FROM history WHERE opp_id = ?1 ORDER BY version",
     [S_SCAN] = "SELECT " OPP_COLUMNS " FROM opp WHERE (?1 IS NULL OR stage = ?1) AND (?2 IS NULL OR owner = ?2)"
-               " AND (?3 IS NULL OR customer = ?3) AND updated_ms >= ?4 ORDER BY rowid",
+               " AND (?3 IS NULL OR customer = ?3) AND (?4 = 0 OR updated_ms >= ?4) ORDER BY rowid",
 };
+
+#define SP_CACHED 8   /* savepoint statements prepared once, per nesting level */
+
+enum sp_verb { SP_OPEN, SP_RELEASE, SP_ROLLBACK_TO, SP_VERBS };
 
 typedef struct sqlstore {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    sqlite3_stmt *sp[SP_CACHED][SP_VERBS];
     unsigned depth;
     /* what get hands back stays valid until the next call: copies live here */
     char *copy;
@@ -119,11 +124,18 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 
 /* ---- transactions ---- */
 
-static int exec_savepoint(sqlstore *q, const char *verb, unsigned level)
+/* Savepoint names are built from the nesting level only, never from data. */
+static int exec_savepoint(sqlstore *q, enum sp_verb verb, unsigned level)
 {
+    static const char *const verbs[SP_VERBS] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO" };
     char sql[64];
-    snprintf(sql, sizeof sql, "%s sfsm_sp%u", verb, level);
-    return sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SFSM_OK : db_error(q, verb);
+    snprintf(sql, sizeof sql, "%s sfsm_sp%u", verbs[verb], level);
+    if (level >= SP_CACHED)
+        return sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SFSM_OK : db_error(q, verbs[verb]);
+    sqlite3_stmt **st = &q->sp[level][verb];
+    if (!*st && sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return db_error(q, verbs[verb]);
+    return run(q, *st, verbs[verb]);
 }
 
 static int sq_begin(void *b)
@@ -134,7 +146,7 @@ static int sq_begin(void *b)
         sqlite3_stmt *s = stmt(q, S_BEGIN);
         rc = s ? run(q, s, "begin") : db_error(q, "prepare begin");
     } else {
-        rc = exec_savepoint(q, "SAVEPOINT", q->depth);
+        rc = exec_savepoint(q, SP_OPEN, q->depth);
     }
     if (rc == SFSM_OK)
         q->depth++;
@@ -151,8 +163,8 @@ static int sq_rollback(void *b)
         sqlite3_stmt *s = stmt(q, S_ROLLBACK);
         return s ? run(q, s, "rollback") : db_error(q, "prepare rollback");
     }
-    int rc = exec_savepoint(q, "ROLLBACK TO", q->depth);
-    int rc2 = exec_savepoint(q, "RELEASE", q->depth);
+    int rc = exec_savepoint(q, SP_ROLLBACK_TO, q->depth);
+    int rc2 = exec_savepoint(q, SP_RELEASE, q->depth);
     return rc ? rc : rc2;
 }
 
@@ -162,7 +174,7 @@ static int sq_commit(void *b)
     if (q->depth == 0)
         return sfsm_error_set(SFSM_EINVAL, "sqlite store: commit without a transaction");
     if (q->depth > 1) {
-        int rc = exec_savepoint(q, "RELEASE", q->depth - 1);
+        int rc = exec_savepoint(q, SP_RELEASE, q->depth - 1);
         if (rc == SFSM_OK)
             q->depth--;
         return rc;
@@ -403,7 +415,11 @@ static int put_body(sqlstore *q, const sfsm_record *r, uint64_t expected, uint32
 static int sq_put(void *b, const sfsm_record *r, uint64_t expected, uint32_t changed)
 {
     sqlstore *q = b;
-    /* several statements must land together even outside a transaction */
+    /* One statement is atomic by itself; several (attributes) must land
+     * together, so they get a savepoint of their own. */
+    int several = expected == 0 ? r->attr_count > 0 : (changed & SFSM_FIELD_ATTRS) != 0;
+    if (!several)
+        return put_body(q, r, expected, changed);
     int rc = sq_begin(q);
     if (rc)
         return rc;
@@ -509,6 +525,9 @@ static void sq_close(void *b)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(q->stmt[i]);
+    for (int l = 0; l < SP_CACHED; l++)
+        for (int v = 0; v < SP_VERBS; v++)
+            sqlite3_finalize(q->sp[l][v]);
     if (q->depth && !sqlite3_get_autocommit(q->db))
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close_v2(q->db);
