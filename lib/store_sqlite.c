@@ -17,28 +17,8 @@
 
 #include "alloc.h"
 #include "store_impl.h"
+#include "store_sqlite_schema.h"
 #include "text.h"
-
-#define SCHEMA_VERSION 1
-#define APPLICATION_ID 0x5346534D   /* "SFSM": marks a file as ours */
-
-static const char *const schema_v1 =
-    "CREATE TABLE opp ("
-    " id TEXT NOT NULL UNIQUE, stage TEXT NOT NULL, version INTEGER NOT NULL,"
-    " amount INTEGER NOT NULL DEFAULT 0, currency TEXT, customer TEXT, owner TEXT, title TEXT,"
-    " expected_close_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
-    " updated_ms INTEGER NOT NULL, stage_entered_ms INTEGER NOT NULL,"
-    " pipeline TEXT, pipeline_version INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX opp_stage ON opp(stage);"
-    "CREATE INDEX opp_owner ON opp(owner);"
-    "CREATE INDEX opp_customer ON opp(customer);"
-    "CREATE INDEX opp_updated ON opp(updated_ms);"
-    "CREATE TABLE opp_attr (opp_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-    " PRIMARY KEY (opp_id, key)) WITHOUT ROWID;"
-    "CREATE TABLE history (opp_id TEXT NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
-    " kind INTEGER NOT NULL, event TEXT, from_stage TEXT, to_stage TEXT, actor TEXT, role TEXT,"
-    " note TEXT, fields INTEGER NOT NULL DEFAULT 0, changes TEXT,"
-    " PRIMARY KEY (opp_id, version)) WITHOUT ROWID;";
 
 #define OPP_COLUMNS                                                                              \
     "id, stage, version, amount, currency, customer, owner, title, expected_close_ms, created_ms," \
@@ -543,68 +523,19 @@ static const sfsm_store_ops sqlite_ops = {
 
 /* ---- opening ---- */
 
-static int pragma_int(sqlstore *q, const char *sql, sqlite3_int64 *out)
-{
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(q->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return sqlite3_errcode(q->db);
-    int rc = sqlite3_step(s);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Decides, without writing anything, whether the file is ours, empty, or
- * something else; then sets it up. */
+/* Configures the connection once the file is known to be ours (or empty). */
 static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_options *o)
 {
-    sqlite3_int64 app = 0, user_version = 0, tables = 0;
-    int rc = pragma_int(q, "PRAGMA application_id", &app);
-    if (rc == SQLITE_OK)
-        rc = pragma_int(q, "PRAGMA user_version", &user_version);
-    if (rc == SQLITE_OK)
-        rc = pragma_int(q, "SELECT count(*) FROM sqlite_schema", &tables);
-    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
-        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is not a SQLite database or is corrupt: %s", path,
-                              sqlite3_errstr(rc));
-    if (rc != SQLITE_OK)
-        return sfsm_error_set(SFSM_ESTORAGE, "cannot read '%s': %s", path, sqlite3_errmsg(q->db));
-    if (tables > 0 && app != APPLICATION_ID)
-        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is a SQLite database of another application, not a salesfsm store",
-                              path);
-    if (app == APPLICATION_ID && user_version > SCHEMA_VERSION)
-        return sfsm_error_set(SFSM_EVERSION,
-                              "'%s' has salesfsm schema version %lld; this library (%s) knows up to %d", path,
-                              (long long)user_version, SFSM_VERSION_STRING, SCHEMA_VERSION);
-    if (app == APPLICATION_ID && user_version < 1)
-        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is marked as a salesfsm store but has no schema version", path);
-
+    int rc = sfsm__sqlite_schema_check(q->db, path);   /* reads only */
+    if (rc)
+        return rc;
     static const char *const sync_sql[] = { "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",
                                             "PRAGMA synchronous=OFF" };
     sqlite3_busy_timeout(q->db, o->busy_timeout_ms);
     if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(q->db, sync_sql[o->synchronous], NULL, NULL, NULL) != SQLITE_OK)
         return db_error(q, "configure");
-    if (tables == 0) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", APPLICATION_ID, SCHEMA_VERSION);
-        if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-            return db_error(q, "create schema");
-        /* another process may have created it meanwhile */
-        if (pragma_int(q, "SELECT count(*) FROM sqlite_schema", &tables) != SQLITE_OK) {
-            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-            return db_error(q, "create schema");
-        }
-        if (tables == 0 && (sqlite3_exec(q->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
-                            sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)) {
-            int err = db_error(q, "create schema");
-            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-            return err;
-        }
-        if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            return db_error(q, "create schema");
-    }
-    return SFSM_OK;
+    return sfsm__sqlite_schema_upgrade(q->db, path);
 }
 
 int sfsm_sqlite_options_init(sfsm_sqlite_options *opts, unsigned int version)

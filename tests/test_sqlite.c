@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 typedef struct tmpfile_ {
     char path[256];
 } tmpfile_;
@@ -306,6 +308,98 @@ static void test_two_connections(void **state)
     remove_db(t.path);
 }
 
+/* A file as salesfsm 0.1.0 wrote it (schema version 1), with one
+ * opportunity, is migrated on open and its data is intact. */
+static const char *const v1_file =
+    "PRAGMA application_id=1397117773;"   /* 0x5346534D, "SFSM" */
+    "CREATE TABLE opp ("
+    " id TEXT NOT NULL UNIQUE, stage TEXT NOT NULL, version INTEGER NOT NULL,"
+    " amount INTEGER NOT NULL DEFAULT 0, currency TEXT, customer TEXT, owner TEXT, title TEXT,"
+    " expected_close_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL, stage_entered_ms INTEGER NOT NULL,"
+    " pipeline TEXT, pipeline_version INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX opp_stage ON opp(stage);"
+    "CREATE INDEX opp_owner ON opp(owner);"
+    "CREATE INDEX opp_customer ON opp(customer);"
+    "CREATE INDEX opp_updated ON opp(updated_ms);"
+    "CREATE TABLE opp_attr (opp_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY (opp_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE history (opp_id TEXT NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, event TEXT, from_stage TEXT, to_stage TEXT, actor TEXT, role TEXT,"
+    " note TEXT, fields INTEGER NOT NULL DEFAULT 0, changes TEXT,"
+    " PRIMARY KEY (opp_id, version)) WITHOUT ROWID;"
+    "INSERT INTO opp VALUES ('old-1', 'qualified', 2, 500000, 'CNY', 'Acme', 'ravi', NULL, 0,"
+    " 1700000000000, 1700000100000, 1700000100000, 'default', 1);"
+    "INSERT INTO history VALUES ('old-1', 1, 1700000000000, 1, NULL, NULL, 'lead', 'Ravi', 'rep', NULL, 0, NULL);"
+    "INSERT INTO history VALUES ('old-1', 2, 1700000100000, 2, 'qualify', 'lead', 'qualified', 'Ravi', 'rep',"
+    " NULL, 0, NULL);"
+    "PRAGMA user_version=1;";
+
+static sqlite3_int64 query_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    sqlite3_int64 v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_migrates_version_1(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1_file, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 1);
+
+    sfsm_pipeline *p = NULL;
+    sfsm_store *s = NULL;
+    sfsm_engine *e = NULL;
+    sfsm_opp *o = NULL;
+    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
+    assert_int_equal(sfsm_opp_open(e, "old-1", &o), SFSM_OK);
+    assert_string_equal(sfsm_opp_stage(o), "qualified");
+    assert_int_equal(sfsm_opp_amount(o), 500000);
+    assert_int_equal(history_count(e, "old-1"), 2);
+    assert_int_equal(sfsm_fire(e, o, "quote", &REP, NULL), SFSM_OK);
+    sfsm_opp_free(o);
+    sfsm_engine_free(e);
+    sfsm_store_close(s);
+    sfsm_pipeline_free(p);
+
+    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 1);
+    assert_int_equal(query_int(t.path, "SELECT count(*) FROM history WHERE opp_id = 'old-1'"), 3);
+    /* opening again does not migrate twice */
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, NULL), SFSM_OK);
+    sfsm_store_close(s);
+    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 2);
+    remove_db(t.path);
+}
+
+/* A new file is created at the current version with the same schema a
+ * migrated one has. */
+static void test_new_file_is_current(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    create_salesfsm_file(t.path, 0);
+    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(t.path, "PRAGMA application_id"), 0x5346534D);
+    assert_int_equal(query_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 1);
+    remove_db(t.path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +411,8 @@ int main(void)
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_data_survives_reopen),
         cmocka_unit_test(test_two_connections),
+        cmocka_unit_test(test_migrates_version_1),
+        cmocka_unit_test(test_new_file_is_current),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
