@@ -248,6 +248,9 @@ int sfsm_scan(sfsm_engine *e, const sfsm_filter *f, sfsm_scan_cb cb, void *ud)
     if (f->stage && sfsm__name_find(&e->p->stage_ix, &e->p->stages[0].name, sizeof(stage_def), f->stage) < 0)
         return sfsm_error_set(SFSM_ENOTFOUND, "sfsm_scan: unknown stage '%.*s' in pipeline '%s'", SFSM_MAX_NAME, f->stage,
                               e->p->name);
+    /* Backends see the filter version of their ops version, whatever the
+     * application was compiled with. */
+    sfsm_filter v1 = { 1, f->stage, f->owner, f->customer, f->changed_since_ms };
     scan_ctx c = { e, cb, ud, 0 };
-    return sfsm__store_scan(e->s, f, scan_one, &c);
+    return sfsm__store_scan(e->s, &v1, scan_one, &c);
 }

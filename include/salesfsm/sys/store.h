@@ -11,11 +11,14 @@
  * - Return SFSM_OK or a negative SFSM_E* code; use sfsm_error_set() to say
  *   why (it returns the code). A failure must change nothing.
  * - The store serializes calls: a backend is never called from two threads
- *   at once, and never re-entered from its own callbacks.
+ *   at once, and never re-entered from its own callbacks. It may be called
+ *   from different threads over time, so keep no thread-local state.
  * - Strings handed in are valid only for the call; copy what you keep.
  *   Strings handed back (in records and history entries) must stay valid
  *   until the backend's next call; the engine copies what it keeps.
- * - Absent (unset) strings are NULL, never "". They must come back NULL.
+ * - Absent (unset) strings are NULL, never "". They must come back NULL;
+ *   an empty string (an attribute value may be one) comes back "".
+ * - Versions stay at or below INT64_MAX, so a signed 64-bit column holds them.
  */
 #ifndef SALESFSM_SYS_STORE_H
 #define SALESFSM_SYS_STORE_H
@@ -70,7 +73,10 @@ typedef struct sfsm_store_ops {
      * Must provide: transactions. begin inside an open transaction starts a
      * nested one (a savepoint): its commit folds it into the outer one, its
      * rollback undoes only what was done since that begin. Only the outermost
-     * commit makes changes durable; a failed commit leaves nothing changed.
+     * commit makes changes durable. A failed commit leaves nothing changed:
+     * the backend rolls that level back itself, and the level counts as
+     * closed either way (no rollback call follows). rollback also always
+     * closes its level; its error, if any, is only reported.
      */
     int (*begin)(void *backend);
     int (*commit)(void *backend);
@@ -80,20 +86,24 @@ typedef struct sfsm_store_ops {
     int (*get)(void *backend, const char *id, sfsm_record *out);
 
     /*
-     * Must provide: conditional write. expected_version 0 inserts (an existing
-     * id is SFSM_EEXISTS); otherwise update only if the stored version equals
-     * expected_version (SFSM_ECONFLICT if not, SFSM_ENOTFOUND if absent). Store
-     * rec->version as given. `changed` holds the SFSM_FIELD_* bits of the
-     * fields that differ from what is stored; the backend may skip writing
-     * the others. stage, version, the three times and the pipeline are
-     * always written.
+     * Must provide: conditional write. expected_version 0 inserts every field
+     * (an existing id is SFSM_EEXISTS; `changed` is then SFSM_FIELD_ALL);
+     * otherwise update only if the stored version equals expected_version
+     * (SFSM_ECONFLICT if not, SFSM_ENOTFOUND if absent). Store rec->version
+     * as given. `changed` holds the SFSM_FIELD_* bits of the fields that
+     * differ from what is stored; the backend may skip writing the others.
+     * stage, version, created/updated/stage-entered times and the pipeline
+     * are always written. May be called outside a transaction: a put is
+     * atomic by itself.
      */
     int (*put)(void *backend, const sfsm_record *rec, uint64_t expected_version, uint32_t changed);
 
     /*
-     * Must provide: append one history entry of opportunity `id` (which
-     * exists). entry->version is its sequence number; history is append-only
-     * and read back in that order.
+     * Must provide: append one history entry of opportunity `id` (the engine
+     * appends only for an existing id; a backend may check and return
+     * SFSM_ENOTFOUND). entry->version is its sequence number, unique per
+     * opportunity (a taken one is SFSM_EEXISTS); history is append-only and
+     * read back in that order.
      */
     int (*append_history)(void *backend, const char *id, const sfsm_history_entry *entry);
 
@@ -103,8 +113,10 @@ typedef struct sfsm_store_ops {
     int (*read_history)(void *backend, const char *id, sfsm_history_cb cb, void *ud);
 
     /* Must provide: call cb for each record matching f (never NULL; NULL
-     * members match anything), in creation order; a non-zero cb return stops
-     * the scan and is returned. */
+     * members match anything; changed_since_ms 0 matches any time), in
+     * creation order; a non-zero cb return stops the scan and is returned.
+     * f->version is always one this ops version knows: the engine hands
+     * backends a filter of the version they were written for. */
     int (*scan)(void *backend, const sfsm_filter *f, sfsm_record_cb cb, void *ud);
 } sfsm_store_ops;
 
