@@ -526,12 +526,14 @@ static const sfsm_store_ops sqlite_ops = {
 /* Configures the connection once the file is known to be ours (or empty). */
 static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_options *o)
 {
+    /* Wait for other processes from the first read on: one may be creating
+     * or migrating the schema right now. */
+    sqlite3_busy_timeout(q->db, o->busy_timeout_ms);
     int rc = sfsm__sqlite_schema_check(q->db, path);   /* reads only */
     if (rc)
         return rc;
     static const char *const sync_sql[] = { "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",
                                             "PRAGMA synchronous=OFF" };
-    sqlite3_busy_timeout(q->db, o->busy_timeout_ms);
     if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(q->db, sync_sql[o->synchronous], NULL, NULL, NULL) != SQLITE_OK)
         return db_error(q, "configure");

@@ -24,10 +24,20 @@ typedef int (*sfsm_write_fn)(const char *buf, size_t n, void *ud);
 
 /*
  * Writes the opportunities matching f (NULL: all), in creation order, each
- * with its attributes and full history, as one JSON document through write.
- * The store is read in one pass; large stores never sit in memory whole.
- * Errors: SFSM_EINVAL, SFSM_ENOTFOUND (f->stage unknown), SFSM_EVERSION,
- * SFSM_ENOMEM, SFSM_ESTORAGE, or write's non-zero value.
+ * with its attributes and full history, as one JSON document through write:
+ * the header, then one piece per opportunity, then the closing brackets.
+ * The matching ids are collected first; then each opportunity is read with
+ * its history and written before the next is read, so only the ids and one
+ * opportunity are ever in memory. write runs outside the store's lock (unless
+ * a batch of this thread holds it) and may call the library. Each
+ * opportunity is consistent with its history; for one snapshot of the whole
+ * store while other engines write, export inside a batch.
+ * Integers are written exactly; text is UTF-8, passed through unescaped.
+ * Errors: SFSM_EINVAL, SFSM_ENOTFOUND (f->stage unknown), SFSM_EVERSION
+ * (f->version unknown), SFSM_ENOMEM, SFSM_ESTORAGE (also: the store handed
+ * back text a JSON document cannot carry, e.g. not UTF-8; the message names
+ * the opportunity), SFSM_EBUSY (called from a scan or history callback), or
+ * write's non-zero value, returned as is.
  */
 SFSM_API int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, void *ud);
 
@@ -40,18 +50,27 @@ SFSM_API int sfsm_export_json_string(sfsm_engine *e, const sfsm_filter *f, char 
 
 /*
  * Imports a document in the export format into the engine's store, all or
- * nothing, in one storage transaction (inside the engine's batch if one is
+ * nothing: the whole document is checked before anything is written, then it
+ * is written in one storage transaction (inside the engine's batch if one is
  * open). Opportunities keep their ids, versions, times and history; nothing
- * is announced to hooks. json need not be NUL-terminated; only len bytes are
- * read. On success *count (may be NULL) is the number imported.
+ * is announced to hooks. Stage, event and role names must be those of the
+ * engine's pipeline. json need not be NUL-terminated; only len bytes are
+ * read. Integers must lie within ±(2^53-1) (numbers are read as doubles,
+ * which are exact only up to there). On success *count (may be NULL) is the
+ * number imported; on failure it is 0.
  * Errors, each naming the JSON path of the fault in sfsm_errmsg()
- * ("opportunities[3].history[2].to: ..."):
- * SFSM_EPARSE (not JSON, or not the format: wrong type, missing member),
- * SFSM_EVERSION (format version unknown), SFSM_EINVAL (inconsistent: unknown
- * stage or role, history that does not lead to the stored stage, versions
- * that are not 1..n, duplicate ids in the document, invalid field values),
- * SFSM_EEXISTS (an id is already in the store), SFSM_ENOMEM, SFSM_ESTORAGE.
- * On failure nothing was imported.
+ * ("opportunities[3].history[2].to: ..."), or the byte offset for text that
+ * is not JSON:
+ * SFSM_EPARSE (not JSON, or not the format: wrong type, missing, unknown or
+ * repeated member), SFSM_EVERSION (format version unknown), SFSM_EINVAL
+ * (inconsistent: unknown stage, event or role, history that does not lead to
+ * the stored stage, versions that are not 1..n, changes that do not match
+ * fields, duplicate ids in the document, invalid field values, numbers that
+ * are not integers within ±(2^53-1)), SFSM_EEXISTS (an id is already in the
+ * store), SFSM_EBUSY (called from a scan or history callback), SFSM_ENOMEM,
+ * SFSM_ESTORAGE. On failure nothing was imported.
+ * The parsed document is held by cJSON, which allocates through its own
+ * hooks (cJSON_InitHooks), not through sfsm_set_allocator.
  */
 SFSM_API int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count);
 

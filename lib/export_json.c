@@ -1,0 +1,623 @@
+/* sfsm_export_json: opportunities with their history as one JSON document
+ * (docs/json-format.md), written piece by piece through a callback.
+ *
+ * The ids of the matching opportunities are collected first (a scan callback
+ * may not call back into the store); then each opportunity is read together
+ * with its history under one hold of the store, formatted, and handed to the
+ * callback outside the hold. Only the ids and one opportunity's text are ever
+ * in memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <salesfsm/export.h>
+#include <salesfsm/sys/store.h>
+
+#include "alloc.h"
+#include "engine_impl.h"
+#include "store_impl.h"
+#include "text.h"
+
+/* Names of the SFSM_FIELD_* bits, in bit order. */
+static const char *const field_names[] = { "amount", "customer", "owner", "title", "expected_close", "attrs" };
+
+static const char *kind_name(int kind)
+{
+    switch (kind) {
+    case SFSM_HISTORY_CREATE: return "create";
+    case SFSM_HISTORY_TRANSITION: return "transition";
+    case SFSM_HISTORY_UPDATE: return "update";
+    default: return NULL;
+    }
+}
+
+static void add_i64(sfsm_buf *b, int64_t v)
+{
+    char num[24];
+    sfsm__buf_add(b, num, sfsm__format_i64(num, v));
+}
+
+static void add_u64(sfsm_buf *b, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    sfsm__buf_add(b, num, (size_t)n);
+}
+
+/* ---- the stored changes, in canonical form ----
+ *
+ * The changes text of a history entry is re-printed, not copied: compact,
+ * members in their stored order, strings escaped exactly as the engine
+ * escapes them, integers without exponent or fraction. The import stores
+ * its changes in the same form, so export → import → export is identical
+ * whatever spacing or escaping a backend handed back. Numbers are copied
+ * digit for digit (never through a double), so they stay exact. */
+
+#define CANON_MAX_DEPTH 64
+#define SAFE_INTEGER 9007199254740991.0   /* 2^53 - 1 */
+
+typedef struct canon {
+    const char *p;
+    sfsm_buf *out;
+    sfsm_buf tmp;    /* a decoded string */
+    const char *why; /* the first fault */
+} canon;
+
+static void canon_ws(canon *c)
+{
+    while (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')
+        c->p++;
+}
+
+static int canon_fail(canon *c, const char *why)
+{
+    if (!c->why)
+        c->why = why;
+    return -1;
+}
+
+static int hex4(const char *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        v <<= 4;
+        if (h >= '0' && h <= '9')
+            v |= (uint32_t)(h - '0');
+        else if (h >= 'a' && h <= 'f')
+            v |= (uint32_t)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F')
+            v |= (uint32_t)(h - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(sfsm_buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12);
+        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | cp >> 18);
+        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    sfsm__buf_add(b, u, n);
+}
+
+/* c->p is at the opening quote. */
+static int canon_string(canon *c)
+{
+    sfsm_buf *t = &c->tmp;
+    t->len = 0;
+    c->p++;
+    for (;;) {
+        unsigned char ch = (unsigned char)*c->p++;
+        if (ch == '"')
+            break;
+        if (ch == '\0')
+            return canon_fail(c, "unterminated string");
+        if (ch < 0x20)
+            return canon_fail(c, "control character in a string");
+        if (ch != '\\') {
+            char raw = (char)ch;
+            sfsm__buf_add(t, &raw, 1);
+            continue;
+        }
+        char esc = *c->p++;
+        const char *simple = strchr("\"\\/bfnrt", esc);
+        if (esc && simple) {
+            static const char decoded[] = "\"\\/\b\f\n\r\t";
+            sfsm__buf_add(t, &decoded[simple - "\"\\/bfnrt"], 1);
+            continue;
+        }
+        uint32_t cp, lo;
+        if (esc != 'u' || hex4(c->p, &cp))
+            return canon_fail(c, "invalid escape in a string");
+        c->p += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (c->p[0] != '\\' || c->p[1] != 'u' || hex4(c->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                return canon_fail(c, "unpaired surrogate in a string");
+            c->p += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return canon_fail(c, "unpaired surrogate in a string");
+        } else if (cp == 0) {
+            return canon_fail(c, "\\u0000 in a string");
+        }
+        put_utf8(t, cp);
+    }
+    if (t->failed)
+        return canon_fail(c, "out of memory");
+    if (!sfsm__utf8_valid(t->data, t->len))
+        return canon_fail(c, "string is not valid UTF-8");
+    sfsm__buf_add_json_string(c->out, t->len ? t->data : "");
+    return 0;
+}
+
+static int canon_number(canon *c)
+{
+    const char *start = c->p, *p = c->p;
+    int plain = 1;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return canon_fail(c, "invalid number");
+    if (*p == '.') {
+        plain = 0;
+        if (!(*++p >= '0' && *p <= '9'))
+            return canon_fail(c, "invalid number");
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        plain = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return canon_fail(c, "invalid number");
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    size_t n = (size_t)(p - start);
+    c->p = p;
+    if (plain) {
+        if (n == 2 && start[0] == '-' && start[1] == '0')
+            sfsm__buf_adds(c->out, "0");
+        else
+            sfsm__buf_add(c->out, start, n);
+        return 0;
+    }
+    /* 1e3 or 1000.0: written as the integer when it is one a double holds
+     * exactly, as the import (which reads through a double) would. */
+    char copy[64];
+    if (n < sizeof copy) {
+        memcpy(copy, start, n);
+        copy[n] = '\0';
+        double d = strtod(copy, NULL);
+        if (d >= -SAFE_INTEGER && d <= SAFE_INTEGER && (double)(int64_t)d == d) {
+            add_i64(c->out, (int64_t)d);
+            return 0;
+        }
+    }
+    sfsm__buf_add(c->out, start, n);
+    return 0;
+}
+
+static int canon_value(canon *c, int depth);
+
+/* Object members or array elements up to `close`. */
+static int canon_items(canon *c, int depth, char close, int object)
+{
+    c->p++;
+    sfsm__buf_add(c->out, object ? "{" : "[", 1);
+    canon_ws(c);
+    if (*c->p == close) {
+        c->p++;
+        sfsm__buf_add(c->out, &close, 1);
+        return 0;
+    }
+    for (;;) {
+        canon_ws(c);
+        if (object) {
+            if (*c->p != '"')
+                return canon_fail(c, "expected a member name");
+            if (canon_string(c))
+                return -1;
+            canon_ws(c);
+            if (*c->p++ != ':')
+                return canon_fail(c, "expected ':'");
+            sfsm__buf_add(c->out, ":", 1);
+        }
+        if (canon_value(c, depth + 1))
+            return -1;
+        canon_ws(c);
+        char ch = *c->p++;
+        if (ch == close) {
+            sfsm__buf_add(c->out, &close, 1);
+            return 0;
+        }
+        if (ch != ',')
+            return canon_fail(c, object ? "expected ',' or '}'" : "expected ',' or ']'");
+        sfsm__buf_add(c->out, ",", 1);
+    }
+}
+
+static int canon_value(canon *c, int depth)
+{
+    if (depth > CANON_MAX_DEPTH)
+        return canon_fail(c, "nested too deeply");
+    canon_ws(c);
+    switch (*c->p) {
+    case '{': return canon_items(c, depth, '}', 1);
+    case '[': return canon_items(c, depth, ']', 0);
+    case '"': return canon_string(c);
+    case 't':
+    case 'f':
+    case 'n': {
+        static const char *const lit[] = { "true", "false", "null" };
+        for (int k = 0; k < 3; k++) {
+            size_t n = strlen(lit[k]);
+            if (strncmp(c->p, lit[k], n) == 0) {
+                c->p += n;
+                sfsm__buf_add(c->out, lit[k], n);
+                return 0;
+            }
+        }
+        return canon_fail(c, "unexpected character");
+    }
+    default:
+        if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))
+            return canon_number(c);
+        return canon_fail(c, *c->p ? "unexpected character" : "unexpected end");
+    }
+}
+
+/* Appends the canonical form of the JSON object `text` to out. Returns NULL,
+ * or why text is not a JSON object (out is then partly written). Memory
+ * failures set out->failed and return NULL. */
+static const char *json_canon_object(const char *text, sfsm_buf *out)
+{
+    canon c = { text, out, { 0 }, NULL };
+    canon_ws(&c);
+    if (*c.p != '{')
+        c.why = "not an object";
+    else if (canon_value(&c, 0) == 0) {
+        canon_ws(&c);
+        if (*c.p)
+            c.why = "text after the object";
+    }
+    int oom = c.tmp.failed;
+    sfsm__buf_free(&c.tmp);
+    if (c.why && strcmp(c.why, "out of memory") == 0) {
+        out->failed = 1;
+        return NULL;
+    }
+    if (oom)
+        out->failed = 1;
+    return c.why;
+}
+
+typedef struct exporter {
+    sfsm_buf b;          /* the text of the opportunity being formatted */
+    const char *id;      /* its id (for messages) */
+    uint64_t version;    /* its record's version: later entries are not exported */
+    size_t entries;      /* history entries written so far */
+    int rc;              /* first failure while formatting */
+} exporter;
+
+/* Stops a history read once the entries up to the record's version are out. */
+#define HISTORY_DONE 1
+
+/* A stored string as a JSON string, or null. Text that is not UTF-8 cannot
+ * be carried by a JSON document: the export fails naming where it is. */
+static void add_text(exporter *x, const char *s, const char *what, uint64_t entry)
+{
+    if (!s) {
+        sfsm__buf_adds(&x->b, "null");
+        return;
+    }
+    if (!sfsm__utf8_valid(s, strlen(s))) {
+        if (!x->rc) {
+            if (entry)
+                x->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                       "opportunity '%.*s', history version %llu: stored %s is not valid UTF-8",
+                                       SFSM_MAX_ID, x->id, (unsigned long long)entry, what);
+            else
+                x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s': stored %s is not valid UTF-8", SFSM_MAX_ID,
+                                       x->id, what);
+        }
+        sfsm__buf_adds(&x->b, "null");
+        return;
+    }
+    sfsm__buf_add_json_string(&x->b, s);
+}
+
+static int cmp_attr(const void *a, const void *b)
+{
+    return strcmp((*(const sfsm_attr *const *)a)->key, (*(const sfsm_attr *const *)b)->key);
+}
+
+static void format_record(exporter *x, const sfsm_record *r)
+{
+    sfsm_buf *b = &x->b;
+    sfsm__buf_adds(b, "{\n      \"id\": ");
+    add_text(x, r->id, "id", 0);
+    sfsm__buf_adds(b, ",\n      \"stage\": ");
+    add_text(x, r->stage, "stage", 0);
+    sfsm__buf_adds(b, ",\n      \"version\": ");
+    add_u64(b, r->version);
+    sfsm__buf_adds(b, ",\n      \"amount\": ");
+    add_i64(b, r->amount);
+    sfsm__buf_adds(b, ",\n      \"currency\": ");
+    add_text(x, r->currency, "currency", 0);
+    sfsm__buf_adds(b, ",\n      \"customer\": ");
+    add_text(x, r->customer, "customer", 0);
+    sfsm__buf_adds(b, ",\n      \"owner\": ");
+    add_text(x, r->owner, "owner", 0);
+    sfsm__buf_adds(b, ",\n      \"title\": ");
+    add_text(x, r->title, "title", 0);
+    sfsm__buf_adds(b, ",\n      \"expected_close_ms\": ");
+    add_i64(b, r->expected_close_ms);
+    sfsm__buf_adds(b, ",\n      \"created_ms\": ");
+    add_i64(b, r->created_ms);
+    sfsm__buf_adds(b, ",\n      \"updated_ms\": ");
+    add_i64(b, r->updated_ms);
+    sfsm__buf_adds(b, ",\n      \"stage_entered_ms\": ");
+    add_i64(b, r->stage_entered_ms);
+    sfsm__buf_adds(b, ",\n      \"pipeline\": ");
+    add_text(x, r->pipeline, "pipeline", 0);
+    sfsm__buf_adds(b, ",\n      \"pipeline_version\": ");
+    add_u64(b, r->pipeline_version);
+    sfsm__buf_adds(b, ",\n      \"attrs\": {");
+    if (r->attr_count) {
+        /* Backends hand attributes back sorted; sort anyway so that the
+         * document does not depend on the backend's collation. */
+        const sfsm_attr *stack[16];
+        const sfsm_attr **order = stack;
+        if (r->attr_count > 16 && !(order = sfsm__calloc(r->attr_count, sizeof *order))) {
+            b->failed = 1;
+            return;
+        }
+        for (size_t k = 0; k < r->attr_count; k++) {
+            order[k] = &r->attrs[k];
+            if ((!order[k]->key || !order[k]->value) && !x->rc)
+                x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s': stored attribute %zu has no %s",
+                                       SFSM_MAX_ID, x->id, k, order[k]->key ? "value" : "key");
+        }
+        if (x->rc) {
+            if (order != stack)
+                sfsm__free(order);
+            return;
+        }
+        qsort(order, r->attr_count, sizeof *order, cmp_attr);
+        for (size_t k = 0; k < r->attr_count; k++) {
+            sfsm__buf_adds(b, k ? ",\n        " : "\n        ");
+            add_text(x, order[k]->key, "attribute key", 0);
+            sfsm__buf_adds(b, ": ");
+            add_text(x, order[k]->value, "attribute value", 0);
+        }
+        if (order != stack)
+            sfsm__free(order);
+        sfsm__buf_adds(b, "\n      ");
+    }
+    sfsm__buf_adds(b, "},\n      \"history\": [");
+}
+
+static int format_entry(const sfsm_history_entry *h, void *ud)
+{
+    exporter *x = ud;
+    if (h->version > x->version)
+        return HISTORY_DONE;   /* committed after the record was read */
+    sfsm_buf *b = &x->b;
+    const char *kind = kind_name(h->kind);
+    if (!kind)
+        return x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s', history version %llu: unknown kind %d",
+                                      SFSM_MAX_ID, x->id, (unsigned long long)h->version, h->kind);
+    if (h->fields & ~SFSM_FIELD_ALL)
+        return x->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                      "opportunity '%.*s', history version %llu: unknown field bits 0x%x", SFSM_MAX_ID,
+                                      x->id, (unsigned long long)h->version, (unsigned)h->fields);
+    sfsm__buf_adds(b, x->entries ? ",\n        {\"version\": " : "\n        {\"version\": ");
+    x->entries++;
+    add_u64(b, h->version);
+    sfsm__buf_adds(b, ", \"at_ms\": ");
+    add_i64(b, h->at_ms);
+    sfsm__buf_adds(b, ", \"kind\": \"");
+    sfsm__buf_adds(b, kind);
+    sfsm__buf_adds(b, "\", \"event\": ");
+    add_text(x, h->event, "event", h->version);
+    sfsm__buf_adds(b, ", \"from\": ");
+    add_text(x, h->from, "from", h->version);
+    sfsm__buf_adds(b, ", \"to\": ");
+    add_text(x, h->to, "to", h->version);
+    sfsm__buf_adds(b, ", \"actor\": ");
+    add_text(x, h->actor, "actor", h->version);
+    sfsm__buf_adds(b, ", \"role\": ");
+    add_text(x, h->role, "role", h->version);
+    sfsm__buf_adds(b, ", \"note\": ");
+    add_text(x, h->note, "note", h->version);
+    sfsm__buf_adds(b, ", \"fields\": [");
+    const char *sep = "";
+    for (unsigned bit = 0; bit < sizeof field_names / sizeof field_names[0]; bit++)
+        if (h->fields >> bit & 1u) {
+            sfsm__buf_adds(b, sep);
+            sfsm__buf_adds(b, "\"");
+            sfsm__buf_adds(b, field_names[bit]);
+            sfsm__buf_adds(b, "\"");
+            sep = ", ";
+        }
+    sfsm__buf_adds(b, "], \"changes\": ");
+    if (!h->changes) {
+        sfsm__buf_adds(b, "null");
+    } else {
+        const char *why = json_canon_object(h->changes, b);
+        if (why)
+            return x->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                          "opportunity '%.*s', history version %llu: stored changes are not a JSON "
+                                          "object (%s)",
+                                          SFSM_MAX_ID, x->id, (unsigned long long)h->version, why);
+    }
+    sfsm__buf_adds(b, "}");
+    return x->rc;
+}
+
+/* ---- collecting ids ---- */
+
+typedef struct id_list {
+    sfsm_buf ids;   /* NUL-separated */
+    size_t count;
+} id_list;
+
+static int collect_id(const sfsm_record *rec, void *ud)
+{
+    id_list *l = ud;
+    if (!rec->id)
+        return sfsm_error_set(SFSM_ESTORAGE, "sfsm_export_json: the store returned an opportunity without an id");
+    sfsm__buf_add(&l->ids, rec->id, strlen(rec->id) + 1);
+    if (l->ids.failed)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory collecting opportunity ids to export");
+    l->count++;
+    return 0;
+}
+
+/* Reads one opportunity and its history into x->b. SFSM_ENOTFOUND if it is
+ * gone (stores have no delete, but a backend might). */
+static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
+{
+    int rc = sfsm__store_enter(s);
+    if (rc)
+        return rc;
+    sfsm_record rec;
+    memset(&rec, 0, sizeof rec);
+    rc = s->ops.get(s->backend, id, &rec);
+    if (rc == SFSM_OK) {
+        x->id = id;
+        x->version = rec.version;
+        x->entries = 0;
+        x->rc = SFSM_OK;
+        format_record(x, &rec);   /* copies every string before the backend's next call */
+        rc = x->rc;
+        if (rc == SFSM_OK && !x->b.failed) {
+            rc = sfsm__store_history(s, id, format_entry, x);
+            if (rc == HISTORY_DONE)
+                rc = SFSM_OK;
+        }
+    }
+    sfsm__store_leave(s);
+    if (rc == SFSM_OK && x->b.failed)
+        rc = sfsm_error_set(SFSM_ENOMEM, "out of memory exporting opportunity '%.*s'", SFSM_MAX_ID, id);
+    if (rc == SFSM_OK)
+        sfsm__buf_adds(&x->b, x->entries ? "\n      ]\n    }" : "]\n    }");
+    if (rc == SFSM_OK && x->b.failed)
+        rc = sfsm_error_set(SFSM_ENOMEM, "out of memory exporting opportunity '%.*s'", SFSM_MAX_ID, id);
+    return rc;
+}
+
+#define HEADER "{\n  \"format\": \"salesfsm-opportunities\",\n  \"version\": 1,\n  \"opportunities\": ["
+
+int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, void *ud)
+{
+    if (!e || !write)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_export_json: %s is NULL", e ? "write" : "engine");
+    sfsm_filter all = SFSM_FILTER_INIT;
+    if (!f)
+        f = &all;
+    if (f->version != SFSM_FILTER_VERSION)
+        return sfsm_error_set(SFSM_EVERSION, "sfsm_export_json: filter version %u unknown (expected %d)", f->version,
+                              SFSM_FILTER_VERSION);
+    if (f->stage && sfsm__name_find(&e->p->stage_ix, &e->p->stages[0].name, sizeof(stage_def), f->stage) < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "sfsm_export_json: unknown stage '%.*s' in pipeline '%s'",
+                              SFSM_MAX_NAME, f->stage, e->p->name);
+    /* Backends see the filter version of their ops version (as in sfsm_scan). */
+    sfsm_filter v1 = { 1, f->stage, f->owner, f->customer, f->changed_since_ms };
+    sfsm_store *s = e->s;
+    id_list l = { { 0 }, 0 };
+    int rc = sfsm__store_scan(s, &v1, collect_id, &l);
+    if (rc) {
+        sfsm__buf_free(&l.ids);
+        return rc;
+    }
+    if ((rc = write(HEADER, sizeof HEADER - 1, ud)) != 0) {
+        sfsm__buf_free(&l.ids);
+        return rc;
+    }
+    exporter x;
+    memset(&x, 0, sizeof x);
+    size_t written = 0;
+    const char *id = l.ids.data;
+    for (size_t i = 0; i < l.count; i++, id += strlen(id) + 1) {
+        x.b.len = 0;
+        x.b.failed = 0;
+        sfsm__buf_adds(&x.b, written ? ",\n    " : "\n    ");
+        rc = format_opportunity(s, id, &x);
+        if (rc == SFSM_ENOTFOUND) {
+            rc = SFSM_OK;
+            continue;
+        }
+        if (rc || (rc = write(x.b.data, x.b.len, ud)) != 0)
+            break;
+        written++;
+    }
+    sfsm__buf_free(&x.b);
+    sfsm__buf_free(&l.ids);
+    if (rc)
+        return rc;
+    static const char footer_some[] = "\n  ]\n}\n", footer_none[] = "]\n}\n";
+    return written ? write(footer_some, sizeof footer_some - 1, ud) : write(footer_none, sizeof footer_none - 1, ud);
+}
+
+/* ---- into one string ---- */
+
+static int append_cb(const char *buf, size_t n, void *ud)
+{
+    sfsm_buf *b = ud;
+    sfsm__buf_add(b, buf, n);
+    return b->failed ? sfsm_error_set(SFSM_ENOMEM, "out of memory building the exported document") : 0;
+}
+
+int sfsm_export_json_string(sfsm_engine *e, const sfsm_filter *f, char **out, size_t *len)
+{
+    if (out)
+        *out = NULL;
+    if (len)
+        *len = 0;
+    if (!out)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_export_json_string: out is NULL");
+    sfsm_buf b = { 0 };
+    int rc = sfsm_export_json(e, f, append_cb, &b);
+    if (rc) {
+        sfsm__buf_free(&b);
+        return rc;
+    }
+    size_t n = b.len;
+    char *doc = sfsm__buf_take(&b);
+    if (!doc)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory building the exported document");
+    *out = doc;
+    if (len)
+        *len = n;
+    return SFSM_OK;
+}
