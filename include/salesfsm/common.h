@@ -103,6 +103,10 @@ SFSM_API const char *sfsm_version(void);
  * allocated with one allocator is freed with the same one, so never change it
  * while handles are alive. NULL for all three restores malloc/realloc/free.
  * Returns SFSM_EINVAL if only some of the three are NULL.
+ * Not routed through it: what SQLite and cJSON allocate inside themselves.
+ * Both are shared system libraries whose allocator hooks are process-wide
+ * and belong to the application (sqlite3_config, cJSON_InitHooks); the
+ * library never changes them.
  */
 typedef struct sfsm_allocator {
     void *(*malloc_fn)(size_t size);
