@@ -44,6 +44,9 @@ void sfsm_pipeline_free(sfsm_pipeline *p)
     sfsm__free(p->roles);
     sfsm__free(p->guards);
     sfsm__free(p->next);
+    for (size_t i = 0; i < p->migration_count; i++)
+        sfsm__free(p->migrations[i].from);
+    sfsm__free(p->migrations);
     sfsm__free(p->stage_ix.slots);
     sfsm__free(p->event_ix.slots);
     sfsm__free(p->role_ix.slots);
@@ -97,6 +100,25 @@ sfsm_outcome sfsm_pipeline_stage_outcome(const sfsm_pipeline *p, size_t i)
 {
     const stage_def *s = stage_at(p, i);
     return s ? s->outcome : SFSM_OUTCOME_OPEN;
+}
+
+sfsm_forecast sfsm_pipeline_stage_forecast(const sfsm_pipeline *p, size_t i)
+{
+    const stage_def *s = stage_at(p, i);
+    return s ? s->forecast : SFSM_FORECAST_PIPELINE;
+}
+
+int sfsm_pipeline_migration(const sfsm_pipeline *p, uint32_t from_version, const char *from, const char **to)
+{
+    if (!p || !from || !to)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_pipeline_migration: NULL argument");
+    *to = NULL;
+    for (size_t i = 0; i < p->migration_count; i++)
+        if (p->migrations[i].from_version == from_version && strcmp(p->migrations[i].from, from) == 0) {
+            *to = p->stages[p->migrations[i].to].name;
+            break;
+        }
+    return SFSM_OK;
 }
 
 int sfsm_pipeline_stage_is_final(const sfsm_pipeline *p, size_t i)

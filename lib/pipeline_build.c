@@ -87,6 +87,12 @@ static int build_stages(sfsm_pipeline *p, const pdef *d)
         t->probability = s->probability;
         t->stale_days = s->stale_days;
         t->outcome = s->outcome;
+        if (s->forecast < -1 || s->forecast > SFSM_FORECAST_OMITTED)
+            return sfsm_error_set(SFSM_EINVAL, "stages[%zu].forecast: unknown category %d", i, s->forecast);
+        t->forecast = s->forecast >= 0                        ? (sfsm_forecast)s->forecast
+                      : s->outcome == SFSM_OUTCOME_WON        ? SFSM_FORECAST_CLOSED
+                      : s->outcome == SFSM_OUTCOME_LOST       ? SFSM_FORECAST_OMITTED
+                                                              : SFSM_FORECAST_PIPELINE;
     }
     return index_or_dup(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), p->stage_count, "stages");
 }
@@ -201,8 +207,44 @@ static int build_events(sfsm_pipeline *p, const pdef *d)
     return rc;
 }
 
+static int build_migrations(sfsm_pipeline *p, const pdef *d)
+{
+    if (!d->migration_count)
+        return SFSM_OK;
+    if (d->migration_count > SFSM_MAX_STAGES * 16u)
+        return sfsm_error_set(SFSM_EINVAL, "migrations: more than %d entries", SFSM_MAX_STAGES * 16);
+    p->migrations = sfsm__calloc(d->migration_count, sizeof *p->migrations);
+    if (!p->migrations)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory for migrations");
+    for (size_t i = 0; i < d->migration_count; i++) {
+        const pdef_migration *m = &d->migrations[i];
+        char path[64];
+        snprintf(path, sizeof path, "migrations[%zu].from", i);
+        int rc = check_name(path, m->from);
+        if (rc)
+            return rc;
+        if (m->from_version == 0 || m->from_version >= p->version)
+            return sfsm_error_set(SFSM_EINVAL, "migrations[%zu].from_version: %u is not an earlier version than %u", i,
+                                  m->from_version, p->version);
+        long to = m->to ? sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), m->to) : -1;
+        if (to < 0)
+            return sfsm_error_set(SFSM_EINVAL, "migrations[%zu].to: unknown stage '%.*s'", i, SFSM_MAX_NAME,
+                                  m->to ? m->to : "(null)");
+        for (size_t k = 0; k < i; k++)
+            if (p->migrations[k].from_version == m->from_version && strcmp(p->migrations[k].from, m->from) == 0)
+                return sfsm_error_set(SFSM_EINVAL, "migrations[%zu]: stage '%s' of version %u is already mapped by migrations[%zu]",
+                                      i, m->from, m->from_version, k);
+        if (!(p->migrations[i].from = sfsm__strdup(m->from)))
+            return sfsm_error_set(SFSM_ENOMEM, "out of memory for migrations");
+        p->migrations[i].from_version = m->from_version;
+        p->migrations[i].to = (uint32_t)to;
+        p->migration_count = i + 1;
+    }
+    return SFSM_OK;
+}
+
 /* Reachability, ways out of open stages and a path to a won outcome. */
-static int check_graph(sfsm_pipeline *p)
+static int check_graph(sfsm_pipeline *p, const pdef *d)
 {
     size_t n = p->stage_count, m = p->event_count;
     unsigned char *seen = sfsm__calloc(n, 1);
@@ -233,6 +275,17 @@ static int check_graph(sfsm_pipeline *p)
         for (size_t e = 0; e < m; e++)
             out |= p->next[s * m + e] >= 0;
         p->stages[s].final = !out;
+        int declared = d->stages[s].final;
+        if (declared == 1 && out) {
+            rc = sfsm_error_set(SFSM_EINVAL, "stages[%zu].final: stage '%s' is declared final but events lead out of it",
+                                s, p->stages[s].name);
+            goto done;
+        }
+        if (declared == 0 && !out && p->stages[s].outcome != SFSM_OUTCOME_OPEN) {
+            rc = sfsm_error_set(SFSM_EINVAL, "stages[%zu].final: stage '%s' is declared not final but no event leads out of it",
+                                s, p->stages[s].name);
+            goto done;
+        }
         if (!seen[s]) {
             rc = sfsm_error_set(SFSM_EINVAL, "stages[%zu]: stage '%s' is unreachable from the initial stage '%s'", s,
                                 p->stages[s].name, p->stages[p->initial].name);
@@ -280,7 +333,9 @@ int sfsm__pipeline_build(const pdef *d, sfsm_pipeline **out)
     if (!rc)
         rc = build_events(p, d);
     if (!rc)
-        rc = check_graph(p);
+        rc = check_graph(p, d);
+    if (!rc)
+        rc = build_migrations(p, d);
     if (rc) {
         sfsm_pipeline_free(p);
         return rc;

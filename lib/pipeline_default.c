@@ -6,14 +6,14 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const pdef_stage stages[] = {
-    { "lead",        "Lead",        10, 14, SFSM_OUTCOME_OPEN },
-    { "qualified",   "Qualified",   25, 14, SFSM_OUTCOME_OPEN },
-    { "quoted",      "Quoted",      50, 10, SFSM_OUTCOME_OPEN },
-    { "negotiating", "Negotiating", 75, 21, SFSM_OUTCOME_OPEN },
-    { "signed",      "Signed",     100, 30, SFSM_OUTCOME_WON },
-    { "delivered",   "Delivered",  100, 60, SFSM_OUTCOME_WON },
-    { "serviced",    "Serviced",   100,  0, SFSM_OUTCOME_WON },
-    { "lost",        "Lost",         0,  0, SFSM_OUTCOME_LOST },
+    { "lead",        "Lead",        10, 14, SFSM_OUTCOME_OPEN, SFSM_FORECAST_PIPELINE,  0 },
+    { "qualified",   "Qualified",   25, 14, SFSM_OUTCOME_OPEN, SFSM_FORECAST_PIPELINE,  0 },
+    { "quoted",      "Quoted",      50, 10, SFSM_OUTCOME_OPEN, SFSM_FORECAST_BEST_CASE, 0 },
+    { "negotiating", "Negotiating", 75, 21, SFSM_OUTCOME_OPEN, SFSM_FORECAST_COMMIT,    0 },
+    { "signed",      "Signed",     100, 30, SFSM_OUTCOME_WON,  SFSM_FORECAST_CLOSED,    0 },
+    { "delivered",   "Delivered",  100, 60, SFSM_OUTCOME_WON,  SFSM_FORECAST_CLOSED,    0 },
+    { "serviced",    "Serviced",   100,  0, SFSM_OUTCOME_WON,  SFSM_FORECAST_CLOSED,    1 },
+    { "lost",        "Lost",         0,  0, SFSM_OUTCOME_LOST, SFSM_FORECAST_OMITTED,   0 },
 };
 
 static const char *const roles[] = { "manager", "rep", "assistant", "support" };
@@ -56,6 +56,7 @@ static const pdef default_pipeline = {
     stages, COUNT(stages),
     roles, COUNT(roles),
     events, COUNT(events),
+    NULL, 0,
 };
 
 int sfsm_pipeline_default(sfsm_pipeline **out)

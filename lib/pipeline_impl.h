@@ -26,8 +26,15 @@ typedef struct stage_def {
     int probability;
     int stale_days;
     sfsm_outcome outcome;
+    sfsm_forecast forecast;
     int final;
 } stage_def;
+
+typedef struct migration_def {
+    uint32_t from_version;
+    char *from;              /* stage name under that version */
+    uint32_t to;             /* stage index in this pipeline */
+} migration_def;
 
 typedef struct event_def {
     char *name;
@@ -50,6 +57,8 @@ struct sfsm_pipeline {
     char **guards;           /* distinct guard names used by events */
     size_t guard_count;
     int32_t *next;           /* [stage * event_count + event]: target stage or -1 */
+    migration_def *migrations;
+    size_t migration_count;
     name_index stage_ix, event_ix, role_ix, guard_ix;
 };
 
@@ -64,7 +73,15 @@ typedef struct pdef_stage {
     int probability;
     int stale_days;
     sfsm_outcome outcome;
+    int forecast;            /* sfsm_forecast, or -1: derived from the outcome */
+    int final;               /* 1/0 as declared, or -1: not declared */
 } pdef_stage;
+
+typedef struct pdef_migration {
+    uint32_t from_version;
+    const char *from;
+    const char *to;
+} pdef_migration;
 
 typedef struct pdef_event {
     const char *name;
@@ -87,6 +104,8 @@ typedef struct pdef {
     size_t role_count;
     const pdef_event *events;
     size_t event_count;
+    const pdef_migration *migrations;
+    size_t migration_count;
 } pdef;
 
 /* Validates def and builds a pipeline. Errors name the faulty member by

@@ -21,6 +21,15 @@ typedef enum sfsm_outcome {
     SFSM_OUTCOME_LOST = 2
 } sfsm_outcome;
 
+/* How an open or closed stage counts in a forecast (DESIGN.md; issue 5). */
+typedef enum sfsm_forecast {
+    SFSM_FORECAST_PIPELINE  = 0,
+    SFSM_FORECAST_BEST_CASE = 1,
+    SFSM_FORECAST_COMMIT    = 2,
+    SFSM_FORECAST_CLOSED    = 3,
+    SFSM_FORECAST_OMITTED   = 4
+} sfsm_forecast;
+
 /*
  * The built-in default pipeline (lead → qualified → quoted → negotiating →
  * signed → delivered → serviced, lost and reopen; DESIGN.md §1).
@@ -50,6 +59,7 @@ SFSM_API int sfsm_pipeline_stage_probability(const sfsm_pipeline *p, size_t i);
 /* Days in the stage after which an opportunity is stale; 0 = never stale. */
 SFSM_API int sfsm_pipeline_stage_stale_days(const sfsm_pipeline *p, size_t i);
 SFSM_API sfsm_outcome sfsm_pipeline_stage_outcome(const sfsm_pipeline *p, size_t i);
+SFSM_API sfsm_forecast sfsm_pipeline_stage_forecast(const sfsm_pipeline *p, size_t i);
 /* Non-zero if no event leads out of the stage. */
 SFSM_API int sfsm_pipeline_stage_is_final(const sfsm_pipeline *p, size_t i);
 /* Index of the stage where new opportunities start. */
@@ -79,6 +89,52 @@ SFSM_API const char *sfsm_pipeline_event_guard(const sfsm_pipeline *p, size_t ev
 
 SFSM_API size_t sfsm_pipeline_role_count(const sfsm_pipeline *p);
 SFSM_API const char *sfsm_pipeline_role_name(const sfsm_pipeline *p, size_t i);
+
+/*
+ * Builds a pipeline from its JSON definition (docs/pipeline-format.md): name,
+ * version, initial stage, stages, roles, events and optional stage
+ * migrations from earlier versions. json need not be NUL-terminated; len
+ * bytes are read. On success *out owns the new pipeline; on failure *out is
+ * NULL and sfsm_errmsg() names the JSON path of the fault
+ * ("events[3].to: unknown stage 'quoteed'").
+ * Errors: SFSM_EINVAL (NULL argument; a definition that does not hold
+ * together: duplicate or unknown names, probabilities outside 0..100,
+ * unreachable stages, open stages with no way out, no way to a won stage,
+ * oversize names or tables), SFSM_EPARSE (not JSON, or a member of the
+ * wrong type or missing), SFSM_EVERSION (unknown format), SFSM_ENOMEM.
+ * Guard names are not checked here: an engine binds them, and firing an
+ * event whose guard nobody registered fails with SFSM_ENOTFOUND.
+ */
+SFSM_API int sfsm_pipeline_from_json(sfsm_pipeline **out, const char *json, size_t len);
+
+/*
+ * The pipeline's definition as JSON that sfsm_pipeline_from_json reads back
+ * into an identical pipeline. On success *out is a NUL-terminated string to
+ * free with sfsm_free, and *len (may be NULL) its length.
+ * Errors: SFSM_EINVAL, SFSM_ENOMEM.
+ */
+SFSM_API int sfsm_pipeline_to_json(const sfsm_pipeline *p, char **out, size_t *len);
+
+/*
+ * Pictures of the pipeline: Graphviz DOT (render with `dot -Tsvg`) and a
+ * Mermaid flowchart. Stages are nodes showing label and win probability, won
+ * and lost outcomes styled apart; events are edges labelled with the event
+ * name and the roles that may fire it. On success *out is a NUL-terminated
+ * string to free with sfsm_free, *len (may be NULL) its length.
+ * Errors: SFSM_EINVAL, SFSM_ENOMEM.
+ */
+SFSM_API int sfsm_pipeline_to_dot(const sfsm_pipeline *p, char **out, size_t *len);
+SFSM_API int sfsm_pipeline_to_mermaid(const sfsm_pipeline *p, char **out, size_t *len);
+
+/*
+ * Stage migrations the pipeline declares for opportunities stored under an
+ * earlier version of it: where an opportunity at stage `from` under version
+ * `from_version` goes. Looks up one; *to is NULL when the pipeline declares
+ * nothing for that stage (the stage then must exist as it is).
+ * Errors: SFSM_EINVAL.
+ */
+SFSM_API int sfsm_pipeline_migration(const sfsm_pipeline *p, uint32_t from_version, const char *from,
+                                     const char **to);
 
 #ifdef __cplusplus
 }
