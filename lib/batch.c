@@ -76,6 +76,13 @@ int sfsm_engine_commit(sfsm_engine *e)
     if (rc)
         return rc;
     e->in_batch = 0;
+    if (e->batch_failed) {
+        e->batch_failed = 0;
+        sfsm__store_rollback(e->s);
+        sfsm__engine_drop_pending(e);
+        return sfsm_error_set(SFSM_ESTORAGE, "sfsm_engine_commit: a write of this batch failed half-way; "
+                                             "the batch was rolled back");
+    }
     rc = sfsm__store_commit(e->s);
     if (rc) {
         sfsm__engine_drop_pending(e);
@@ -91,6 +98,7 @@ int sfsm_engine_rollback(sfsm_engine *e)
     if (rc)
         return rc;
     e->in_batch = 0;
+    e->batch_failed = 0;
     sfsm__store_rollback(e->s);
     sfsm__engine_drop_pending(e);
     return SFSM_OK;

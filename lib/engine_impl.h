@@ -44,6 +44,7 @@ struct sfsm_engine {
     guard_slot *guards;          /* one per pipeline guard name */
     hook_list before, after, exit, enter;
     int in_batch;
+    int batch_failed;            /* a write of the batch failed half-way */
     int announcing;              /* delivering a batch's notifications */
     pending *pend;
     size_t pend_count, pend_cap;

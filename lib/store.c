@@ -48,7 +48,10 @@ int sfsm_store_new(sfsm_store **out, const sfsm_store_ops *ops, void *backend)
         sfsm__free(s);
         return sfsm_error_set(SFSM_ENOMEM, "sfsm_store_new: cannot create a mutex");
     }
-    s->ops = *ops;
+    /* A backend of an older version has a shorter table: copy only that. */
+    size_t size = ops->version == 1 ? offsetof(sfsm_store_ops, stage_counts) : sizeof *ops;
+    memset(&s->ops, 0, sizeof s->ops);
+    memcpy(&s->ops, ops, size);
     s->backend = backend;
     atomic_init(&s->owner, 0);
     *out = s;

@@ -658,6 +658,38 @@ static int mem_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     return SFSM_OK;
 }
 
+/* Few distinct (pipeline, version, stage) triples exist: a linear list. */
+typedef struct stage_count {
+    uint32_t pipeline, version, stage;
+    uint64_t count;
+} stage_count;
+
+static int mem_stage_counts(void *b, sfsm_stage_count_cb cb, void *ud)
+{
+    memstore *m = b;
+    stage_count *v = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t k = 0; k < m->rec_count; k++) {
+        const mrec *r = REC(m, k);
+        size_t i = 0;
+        while (i < n && (v[i].stage != r->stage || v[i].pipeline != r->pipeline || v[i].version != r->pipeline_version))
+            i++;
+        if (i == n) {
+            if (sfsm__grow((void **)&v, &cap, n + 1, sizeof *v)) {
+                sfsm__free(v);
+                return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory counting stages");
+            }
+            v[n++] = (stage_count){ r->pipeline, r->pipeline_version, r->stage, 0 };
+        }
+        v[i].count++;
+    }
+    int rc = SFSM_OK;
+    for (size_t i = 0; i < n && rc == SFSM_OK; i++)
+        rc = cb(name_of(m, v[i].pipeline), v[i].version, name_of(m, v[i].stage), v[i].count, ud);
+    sfsm__free(v);
+    return rc;
+}
+
 static void mem_close(void *b)
 {
     memstore *m = b;
@@ -696,6 +728,7 @@ const sfsm_store_ops sfsm__memory_ops = {
     mem_append,
     mem_read_history,
     mem_scan,
+    mem_stage_counts,
 };
 
 int sfsm__memory_backend(void **out)

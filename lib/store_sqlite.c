@@ -27,7 +27,7 @@
 enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
     S_GET, S_ATTRS, S_INSERT, S_UPDATE_ALL, S_UPDATE_STAGE, S_VERSION_OF,
-    S_ATTR_CLEAR, S_ATTR_ADD, S_HIST_ADD, S_HIST_READ, S_SCAN,
+    S_ATTR_CLEAR, S_ATTR_ADD, S_HIST_ADD, S_HIST_READ, S_SCAN, S_STAGE_COUNTS,
     S_COUNT
 };
 
@@ -50,6 +50,7 @@ static const char *const stmt_sql[S_COUNT] = {
                    " note, fields, changes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [S_HIST_READ] = "SELECT version, at_ms, kind, event, from_stage, to_stage, actor, role, note, fields, changes"
                     " FROM history WHERE opp_id = ?1 ORDER BY version",
+    [S_STAGE_COUNTS] = "SELECT pipeline, pipeline_version, stage, count(*) FROM opp GROUP BY 1, 2, 3",
     [S_SCAN] = "SELECT " OPP_COLUMNS " FROM opp WHERE (?1 IS NULL OR stage = ?1) AND (?2 IS NULL OR owner = ?2)"
                " AND (?3 IS NULL OR customer = ?3) AND (?4 = 0 OR updated_ms >= ?4) ORDER BY rowid",
 };
@@ -108,12 +109,14 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 static int exec_savepoint(sqlstore *q, enum sp_verb verb, unsigned level)
 {
     static const char *const verbs[SP_VERBS] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO" };
+    sqlite3_stmt **st = level < SP_CACHED ? &q->sp[level][verb] : NULL;
+    if (st && *st)
+        return run(q, *st, verbs[verb]);
     char sql[64];
     snprintf(sql, sizeof sql, "%s sfsm_sp%u", verbs[verb], level);
-    if (level >= SP_CACHED)
+    if (!st)
         return sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SFSM_OK : db_error(q, verbs[verb]);
-    sqlite3_stmt **st = &q->sp[level][verb];
-    if (!*st && sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return db_error(q, verbs[verb]);
     return run(q, *st, verbs[verb]);
 }
@@ -498,6 +501,25 @@ static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     return ret;
 }
 
+static int sq_stage_counts(void *b, sfsm_stage_count_cb cb, void *ud)
+{
+    sqlstore *q = b;
+    sqlite3_stmt *s = stmt(q, S_STAGE_COUNTS);
+    if (!s)
+        return db_error(q, "prepare stage counts");
+    int rc, ret = SFSM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ret = cb(col_text(s, 0), (uint32_t)sqlite3_column_int64(s, 1), col_text(s, 2),
+                 (uint64_t)sqlite3_column_int64(s, 3), ud);
+        if (ret)
+            break;
+    }
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "count stages");
+    sqlite3_reset(s);
+    return ret;
+}
+
 static void sq_close(void *b)
 {
     sqlstore *q = b;
@@ -518,7 +540,7 @@ static void sq_close(void *b)
 
 static const sfsm_store_ops sqlite_ops = {
     SFSM_STORE_OPS_VERSION, sq_close, sq_begin, sq_commit, sq_rollback,
-    sq_get, sq_put, sq_append, sq_read_history, sq_scan,
+    sq_get, sq_put, sq_append, sq_read_history, sq_scan, sq_stage_counts,
 };
 
 /* ---- opening ---- */

@@ -352,7 +352,7 @@ static int fk_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
 
 static const sfsm_store_ops FAKE_OPS = {
     SFSM_STORE_OPS_VERSION, fk_close, fk_begin, fk_commit, fk_rollback,
-    fk_get, fk_put, fk_append, fk_read, fk_scan,
+    fk_get, fk_put, fk_append, fk_read, fk_scan, NULL, /* no stage_counts: the engine scans */
 };
 
 static void fake_free(fake *fk)

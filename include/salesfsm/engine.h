@@ -146,7 +146,12 @@ SFSM_API int sfsm_engine_available_events(sfsm_engine *e, const sfsm_opp *o, con
  * storage transaction. Exit/enter/after hooks of a batch run at commit, after
  * the data is stored (with sfsm_transition.opp NULL); rollback discards them.
  * After a rollback, handles changed in the batch are ahead of the store and
- * must be reopened (their next write gets SFSM_ECONFLICT).
+ * must be reopened (their next write gets SFSM_ECONFLICT). A refused fire
+ * (stage, role, guard, veto, conflict) changes nothing and the batch goes on;
+ * a storage failure that leaves a write half done (the record stored, its
+ * history entry not) fails the whole batch: that fire and every later write
+ * return SFSM_ESTORAGE, and commit rolls the batch back and returns
+ * SFSM_ESTORAGE.
  * Errors: SFSM_EBUSY (begin while a batch is open, or while
  * another engine of this thread holds the store; commit/rollback from a hook),
  * SFSM_EINVAL (commit/rollback with no batch open), SFSM_ESTORAGE (the

@@ -182,8 +182,9 @@ static int w_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     return IN->scan(w->inner, &g, r_cb, &h);
 }
 
+/* A version-1 table: the optional version-2 member stays unset. */
 static const sfsm_store_ops wrap_ops = {
-    SFSM_STORE_OPS_VERSION, w_close, w_begin, w_commit, w_rollback, w_get, w_put, w_append, w_read_history, w_scan,
+    1, w_close, w_begin, w_commit, w_rollback, w_get, w_put, w_append, w_read_history, w_scan, NULL,
 };
 
 static int w_open(const sfsm_store_ops **ops, void **backend, void *ud)

@@ -59,7 +59,12 @@ typedef struct sfsm_record {
 /* Receives one record of a scan; return non-zero to stop the scan. */
 typedef int (*sfsm_record_cb)(const sfsm_record *rec, void *ud);
 
-#define SFSM_STORE_OPS_VERSION 1
+/* Receives how many opportunities sit at `stage` under pipeline `pipeline`
+ * (may be NULL) version `pipeline_version`; return non-zero to stop. */
+typedef int (*sfsm_stage_count_cb)(const char *pipeline, uint32_t pipeline_version, const char *stage,
+                                   uint64_t count, void *ud);
+
+#define SFSM_STORE_OPS_VERSION 2
 
 typedef struct sfsm_store_ops {
     unsigned int version;   /* SFSM_STORE_OPS_VERSION the backend was written for */
@@ -118,10 +123,18 @@ typedef struct sfsm_store_ops {
      * f->version is always one this ops version knows: the engine hands
      * backends a filter of the version they were written for. */
     int (*scan)(void *backend, const sfsm_filter *f, sfsm_record_cb cb, void *ud);
+
+    /* ---- version 2 ---- */
+
+    /* May provide: call cb once per distinct (pipeline, pipeline_version,
+     * stage) with the number of opportunities there, in any order. If NULL
+     * (or the backend is of version 1) the engine counts through scan. */
+    int (*stage_counts)(void *backend, sfsm_stage_count_cb cb, void *ud);
 } sfsm_store_ops;
 
 /*
- * Wraps a backend into a store. ops is copied; backend is owned by the store
+ * Wraps a backend into a store. ops is copied (as much of it as its
+ * version has); backend is owned by the store
  * from now on only in that ops->close (if set) is called with it at
  * sfsm_store_close. On failure *out is NULL and close is not called.
  * Errors: SFSM_EINVAL (NULL ops/out, a required member missing: the message
