@@ -87,6 +87,12 @@ int sfsm_engine_new(sfsm_engine **out, const sfsm_pipeline *p, sfsm_store *s)
                 e->guards[g].fn = builtin_guards[b].fn;
                 e->guards[g].note_only = builtin_guards[b].note_only;
             }
+    int rc = sfsm__engine_check_store(e);
+    if (rc) {
+        sfsm__free(e->guards);
+        sfsm__free(e);
+        return rc;
+    }
     *out = e;
     return SFSM_OK;
 }

@@ -77,4 +77,8 @@ int sfsm__engine_announce(sfsm_engine *e, const sfsm_transition *t, uint32_t ev,
 void sfsm__engine_notify(sfsm_engine *e, const sfsm_transition *t, uint32_t ev, uint32_t from, uint32_t to);
 void sfsm__engine_drop_pending(sfsm_engine *e);
 
+/* Refuses a store holding opportunities of this pipeline in stages it does
+ * not have and cannot migrate (SFSM_EVERSION); remembered per store. */
+int sfsm__engine_check_store(sfsm_engine *e);
+
 #endif

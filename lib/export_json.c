@@ -27,6 +27,7 @@ static const char *kind_name(int kind)
     case SFSM_HISTORY_CREATE: return "create";
     case SFSM_HISTORY_TRANSITION: return "transition";
     case SFSM_HISTORY_UPDATE: return "update";
+    case SFSM_HISTORY_MIGRATE: return "migrate";
     default: return NULL;
     }
 }

@@ -192,13 +192,14 @@ static int get_text(const cJSON *v, const char *path, int nullable, int empty_ok
 
 typedef int (*lookup_fn)(const sfsm_pipeline *p, const char *name, size_t *index);
 
-/* A stage, event or role name of the engine's pipeline (or null). */
+/* A stage, event or role name of the engine's pipeline (or null); with no
+ * lookup, any well-formed name. */
 static int get_known(const importer *im, const cJSON *v, const char *path, int nullable, const char *what,
                      lookup_fn lookup, const char **out)
 {
     int rc = get_text(v, path, nullable, NONEMPTY, SFSM_MAX_NAME, out);
     size_t ix;
-    if (rc || !*out)
+    if (rc || !*out || !lookup)
         return rc;
     if (lookup(im->p, *out, &ix) != SFSM_OK)
         return fail(SFSM_EINVAL, path, "unknown %s '%s' (not in pipeline '%s')", what, *out, sfsm_pipeline_name(im->p));
@@ -267,7 +268,7 @@ static int get_attrs(const cJSON *v, const char *path, sfsm_attr **scratch, size
 
 /* ---- history ---- */
 
-static const char *const kind_names[] = { "create", "transition", "update" };   /* SFSM_HISTORY_* - 1 */
+static const char *const kind_names[] = { "create", "transition", "update", "migrate" };   /* SFSM_HISTORY_* - 1 */
 static const char *const field_names[] = { "amount", "customer", "owner", "title", "expected_close", "attrs" };
 #define FIELD_COUNT (sizeof field_names / sizeof field_names[0])
 
@@ -402,9 +403,11 @@ static const char *const entry_members[] = { "version", "at_ms", "kind", "event"
 enum { E_VERSION, E_AT, E_KIND, E_EVENT, E_FROM, E_TO, E_ACTOR, E_ROLE, E_NOTE, E_FIELDS, E_CHANGES, E_COUNT };
 
 /* Entry j of the history of `id`; *prev_to is the stage the previous entry
- * ended at (NULL before the first) and becomes this entry's. */
+ * ended at (NULL before the first) and becomes this entry's. An `old` entry
+ * was written under an earlier version of the pipeline (a migrate entry
+ * follows it), so its names need only be well formed. */
 static int import_entry(importer *im, const cJSON *v, const char *path, size_t j, const char *id,
-                        const char **prev_to)
+                        const char **prev_to, int old)
 {
     const cJSON *m[E_COUNT];
     char mp[PATH_SIZE];
@@ -430,18 +433,18 @@ static int import_entry(importer *im, const cJSON *v, const char *path, size_t j
     if ((rc = get_text(m[E_KIND], mp, REQUIRED, NONEMPTY, SFSM_MAX_NAME, &kind)))
         return rc;
     h.kind = 0;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         if (strcmp(kind, kind_names[k]) == 0)
             h.kind = k + 1;
     if (!h.kind)
-        return fail(SFSM_EINVAL, mp, "unknown kind '%s' (create, transition or update)", kind);
+        return fail(SFSM_EINVAL, mp, "unknown kind '%s' (create, transition, update or migrate)", kind);
     if (j == 0 && h.kind != SFSM_HISTORY_CREATE)
         return fail(SFSM_EINVAL, mp, "'%s', but the first entry must be 'create'", kind);
     if (j > 0 && h.kind == SFSM_HISTORY_CREATE)
         return fail(SFSM_EINVAL, mp, "'create' is allowed only as the first entry");
 
     join(mp, path, "event");
-    if ((rc = get_known(im, m[E_EVENT], mp, NULLABLE, "event", sfsm_pipeline_event_index, &h.event)))
+    if ((rc = get_known(im, m[E_EVENT], mp, NULLABLE, "event", old ? NULL : sfsm_pipeline_event_index, &h.event)))
         return rc;
     if (h.kind == SFSM_HISTORY_TRANSITION && !h.event)
         return fail(SFSM_EINVAL, mp, "a transition entry needs its event");
@@ -449,7 +452,8 @@ static int import_entry(importer *im, const cJSON *v, const char *path, size_t j
         return fail(SFSM_EINVAL, mp, "must be null for a '%s' entry", kind);
 
     join(mp, path, "from");
-    if ((rc = get_known(im, m[E_FROM], mp, NULLABLE, "stage", sfsm_pipeline_stage_index, &h.from)))
+    int from_old = old || h.kind == SFSM_HISTORY_MIGRATE;
+    if ((rc = get_known(im, m[E_FROM], mp, NULLABLE, "stage", from_old ? NULL : sfsm_pipeline_stage_index, &h.from)))
         return rc;
     if (h.kind == SFSM_HISTORY_CREATE && h.from)
         return fail(SFSM_EINVAL, mp, "must be null for the 'create' entry");
@@ -459,7 +463,7 @@ static int import_entry(importer *im, const cJSON *v, const char *path, size_t j
         return fail(SFSM_EINVAL, mp, "'%s', but the previous entry ended at '%s'", h.from, *prev_to);
 
     join(mp, path, "to");
-    if ((rc = get_known(im, m[E_TO], mp, REQUIRED, "stage", sfsm_pipeline_stage_index, &h.to)))
+    if ((rc = get_known(im, m[E_TO], mp, REQUIRED, "stage", old ? NULL : sfsm_pipeline_stage_index, &h.to)))
         return rc;
     if (h.kind == SFSM_HISTORY_UPDATE && strcmp(h.to, h.from) != 0)
         return fail(SFSM_EINVAL, mp, "'%s', but an 'update' entry stays at '%s'", h.to, h.from);
@@ -470,7 +474,7 @@ static int import_entry(importer *im, const cJSON *v, const char *path, size_t j
     if (h.kind == SFSM_HISTORY_TRANSITION && !h.actor)
         return fail(SFSM_EINVAL, mp, "a transition entry needs its actor");
     join(mp, path, "role");
-    if ((rc = get_known(im, m[E_ROLE], mp, NULLABLE, "role", sfsm_pipeline_role_index, &h.role)))
+    if ((rc = get_known(im, m[E_ROLE], mp, NULLABLE, "role", old ? NULL : sfsm_pipeline_role_index, &h.role)))
         return rc;
     if (!h.actor != !h.role)
         return fail(SFSM_EINVAL, mp, h.role ? "set, but actor is null" : "null, but actor is set");
@@ -603,12 +607,19 @@ static int import_opp(importer *im, const cJSON *v, size_t i)
             return relabel(rc, mp);
         }
     }
+    /* entries before the last migration were written under an earlier pipeline */
+    size_t last_migrate = 0, k = 0;
+    for (const cJSON *h = hist->child; h; h = h->next, k++) {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(h, "kind");
+        if (cJSON_IsString(kind) && strcmp(kind->valuestring, "migrate") == 0)
+            last_migrate = k;
+    }
     const char *to = NULL;
     size_t j = 0;
     char ep[PATH_SIZE];
     for (const cJSON *h = hist->child; h; h = h->next, j++) {
         join_index(ep, mp, j);
-        if ((rc = import_entry(im, h, ep, j, r.id, &to)))
+        if ((rc = import_entry(im, h, ep, j, r.id, &to, j < last_migrate)))
             return rc;
     }
     if (j != r.version)

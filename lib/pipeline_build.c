@@ -306,6 +306,18 @@ done:
     return rc;
 }
 
+/* What a store check depends on, so a check can be remembered. */
+static void fingerprint(sfsm_pipeline *p)
+{
+    uint64_t h = sfsm__hash(p->name, strlen(p->name)) ^ ((uint64_t)p->version << 32);
+    for (size_t i = 0; i < p->stage_count; i++)
+        h = (h ^ sfsm__hash(p->stages[i].name, strlen(p->stages[i].name))) * 0x100000001B3ull;
+    for (size_t i = 0; i < p->migration_count; i++)
+        h = (h ^ sfsm__hash(p->migrations[i].from, strlen(p->migrations[i].from)) ^ p->migrations[i].from_version ^
+             ((uint64_t)p->migrations[i].to << 40)) * 0x100000001B3ull;
+    p->fingerprint = h | 1;   /* never 0, which means "not checked" */
+}
+
 int sfsm__pipeline_build(const pdef *d, sfsm_pipeline **out)
 {
     *out = NULL;
@@ -336,6 +348,8 @@ int sfsm__pipeline_build(const pdef *d, sfsm_pipeline **out)
         rc = check_graph(p, d);
     if (!rc)
         rc = build_migrations(p, d);
+    if (!rc)
+        fingerprint(p);
     if (rc) {
         sfsm_pipeline_free(p);
         return rc;

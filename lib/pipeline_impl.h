@@ -47,6 +47,7 @@ typedef struct event_def {
 struct sfsm_pipeline {
     char *name;
     uint32_t version;
+    uint64_t fingerprint;    /* of name, version, stages and migrations */
     uint32_t initial;
     stage_def *stages;
     size_t stage_count;

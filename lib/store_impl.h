@@ -20,6 +20,7 @@ struct sfsm_store {
     unsigned hold;            /* nested holds by the owner */
     unsigned depth;           /* open transaction nesting */
     unsigned in_callback;     /* inside a scan/history callback of the backend */
+    uint64_t checked;         /* fingerprint of the pipeline last checked against it */
 };
 
 /* Takes the store for a call (blocking while another thread holds it).

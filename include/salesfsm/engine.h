@@ -28,7 +28,12 @@ extern "C" {
 
 /*
  * On success *out owns a new engine (free with sfsm_engine_free); on failure
- * *out is NULL. Errors: SFSM_EINVAL, SFSM_ENOMEM.
+ * *out is NULL. The store is checked first (once per store handle and
+ * pipeline): opportunities of this pipeline sitting in a stage it does not
+ * have, with no migration declared for them, make it refuse with
+ * SFSM_EVERSION, the message naming each such stage and how many
+ * opportunities sit there. Errors: SFSM_EINVAL, SFSM_ENOMEM, SFSM_EVERSION,
+ * SFSM_ESTORAGE.
  */
 SFSM_API int sfsm_engine_new(sfsm_engine **out, const sfsm_pipeline *p, sfsm_store *s);
 
@@ -140,6 +145,28 @@ SFSM_API int sfsm_fire_index(sfsm_engine *e, sfsm_opp *o, size_t event, const sf
  */
 SFSM_API int sfsm_engine_available_events(sfsm_engine *e, const sfsm_opp *o, const sfsm_actor *actor,
                                           const char **names, size_t cap, size_t *count);
+
+/*
+ * Receives one opportunity moved by sfsm_engine_migrate (after the commit):
+ * its id, the pipeline version it was stored under, and its stage before and
+ * after. Strings are valid during the call. Return non-zero to stop the
+ * reporting (the migration itself is already committed).
+ */
+typedef int (*sfsm_migrate_cb)(const char *id, uint32_t from_version, const char *from, const char *to, void *ud);
+
+/*
+ * Moves every opportunity stored under an earlier version of this engine's
+ * pipeline (same name) to its version: a stage the pipeline still has stays,
+ * a stage its migrations map moves, each with a history entry of kind
+ * SFSM_HISTORY_MIGRATE (as `actor`, may be NULL), all in one transaction.
+ * Nothing is announced to hooks. *moved (may be NULL) receives how many
+ * moved; cb (may be NULL) hears of each after the commit.
+ * Errors: SFSM_EINVAL (an opportunity sits in a stage that neither exists
+ * nor is mapped: the message names it; nothing moved), SFSM_EBUSY (from a
+ * hook), SFSM_ENOMEM, SFSM_ESTORAGE, SFSM_ECONFLICT (changed meanwhile).
+ */
+SFSM_API int sfsm_engine_migrate(sfsm_engine *e, const sfsm_actor *actor, sfsm_migrate_cb cb, void *ud,
+                                 size_t *moved);
 
 /*
  * Batches: every fire, create and save between begin and commit goes into one

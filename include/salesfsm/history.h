@@ -13,7 +13,8 @@ extern "C" {
 typedef enum sfsm_history_kind {
     SFSM_HISTORY_CREATE     = 1, /* the opportunity was created */
     SFSM_HISTORY_TRANSITION = 2, /* an event moved it (with any field changes) */
-    SFSM_HISTORY_UPDATE     = 3  /* sfsm_opp_save stored field changes */
+    SFSM_HISTORY_UPDATE     = 3, /* sfsm_opp_save stored field changes */
+    SFSM_HISTORY_MIGRATE    = 4  /* sfsm_engine_migrate moved it to a newer pipeline version */
 } sfsm_history_kind;
 
 /* Bits naming the fields that an entry changed (sfsm_history_entry.fields). */
