@@ -5,12 +5,11 @@
  * backslashes, control characters, markup); every identifier and label is
  * escaped for the language it lands in. All special characters are ASCII, so
  * multi-byte UTF-8 sequences pass through untouched. */
-#include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <salesfsm/pipeline.h>
 
-#include "alloc.h"
 #include "pipeline_impl.h"
 #include "text.h"
 
@@ -137,15 +136,17 @@ static void mermaid_text(sfsm_buf *b, const char *s)
 }
 
 /* A Mermaid %% comment runs to the end of the line: control characters
- * become spaces. */
+ * become spaces. Mermaid reads %%{...}%% directives even inside comments,
+ * so '%' is written as #37; (comments are not decoded; it stays visible). */
 static void mermaid_comment(sfsm_buf *b, const char *s)
 {
     const char *run = s;
     for (; *s; s++) {
-        if (!is_control((unsigned char)*s))
+        unsigned char c = (unsigned char)*s;
+        if (c != '%' && !is_control(c))
             continue;
         sfsm__buf_add(b, run, (size_t)(s - run));
-        sfsm__buf_add(b, " ", 1);
+        sfsm__buf_adds(b, c == '%' ? "#37;" : " ");
         run = s + 1;
     }
     sfsm__buf_add(b, run, (size_t)(s - run));
@@ -203,6 +204,34 @@ static int check_args(const sfsm_pipeline *p, char **out, const char *fn)
 
 /* ---- DOT ---- */
 
+/* Layout hints. Stages that are not lost form the spine of the picture: they
+ * share a group, so dot keeps the edges between them straight, and an edge
+ * from a spine stage back to one no further from the initial stage
+ * (requote) does not constrain the ranks, so the spine stays one line. Edges
+ * into lost stages leave their stage at the bottom, below the spine.
+ * depth[] is the breadth-first distance from the initial stage (every stage
+ * is reachable; the builder checks). The edges of a breadth-first tree go
+ * one rank further, so each stage keeps a ranking path from the start. */
+static void stage_depths(const sfsm_pipeline *p, uint32_t *depth)
+{
+    uint32_t queue[SFSM_MAX_STAGES];
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < p->stage_count; i++)
+        depth[i] = UINT32_MAX;
+    depth[p->initial] = 0;
+    queue[tail++] = p->initial;
+    while (head < tail) {
+        uint32_t s = queue[head++];
+        for (size_t ev = 0; ev < p->event_count; ev++) {
+            int32_t to = p->next[s * p->event_count + ev];
+            if (to >= 0 && depth[to] == UINT32_MAX) {
+                depth[to] = depth[s] + 1;
+                queue[tail++] = (uint32_t)to;
+            }
+        }
+    }
+}
+
 int sfsm_pipeline_to_dot(const sfsm_pipeline *p, char **out, size_t *len)
 {
     int rc = check_args(p, out, "sfsm_pipeline_to_dot");
@@ -210,6 +239,8 @@ int sfsm_pipeline_to_dot(const sfsm_pipeline *p, char **out, size_t *len)
         return rc;
     sfsm_buf b = { 0 };
     const char *name = sfsm_pipeline_name(p);
+    uint32_t depth[SFSM_MAX_STAGES];
+    stage_depths(p, depth);
 
     sfsm__buf_adds(&b, "digraph ");
     dot_id(&b, name);
@@ -249,6 +280,8 @@ int sfsm_pipeline_to_dot(const sfsm_pipeline *p, char **out, size_t *len)
             sfsm__buf_adds(&b, ", penwidth=2.5");
         if (sfsm_pipeline_stage_is_final(p, i))
             sfsm__buf_adds(&b, ", peripheries=2");
+        if (sfsm_pipeline_stage_outcome(p, i) != SFSM_OUTCOME_LOST)
+            sfsm__buf_adds(&b, ", group=spine");
         sfsm__buf_adds(&b, "];\n");
     }
 
@@ -270,8 +303,14 @@ int sfsm_pipeline_to_dot(const sfsm_pipeline *p, char **out, size_t *len)
             sfsm__buf_adds(&b, "\\n");
             add_roles_guards(&b, p, ev, "\\n", dot_text);
             sfsm__buf_adds(&b, "\"");
-            if (sfsm_pipeline_stage_outcome(p, to) == SFSM_OUTCOME_LOST)
+            int from_lost = sfsm_pipeline_stage_outcome(p, from) == SFSM_OUTCOME_LOST;
+            int to_lost = sfsm_pipeline_stage_outcome(p, to) == SFSM_OUTCOME_LOST;
+            if (to_lost)
                 sfsm__buf_adds(&b, ", color=\"" LOST_LINE "\", fontcolor=\"" LOST_LINE "\"");
+            if (to_lost && !from_lost)
+                sfsm__buf_adds(&b, ", tailport=s");
+            if (!to_lost && !from_lost && depth[to] <= depth[from])
+                sfsm__buf_adds(&b, ", constraint=false");
             sfsm__buf_adds(&b, "];\n");
         }
     }
@@ -324,7 +363,7 @@ int sfsm_pipeline_to_mermaid(const sfsm_pipeline *p, char **out, size_t *len)
         mermaid_text(&b, stage_text(p, i));
         sfsm__buf_adds(&b, "<br/>");
         add_int(&b, sfsm_pipeline_stage_probability(p, i));
-        sfsm__buf_adds(&b, " #37;");
+        sfsm__buf_adds(&b, " %");
         sfsm__buf_adds(&b, final ? "\")))\n" : "\"]\n");
     }
 

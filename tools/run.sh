@@ -16,7 +16,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3-dev python3)
+PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3-dev python3 graphviz)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The demo: what `run.sh demo` runs in build/ (one line to change).
