@@ -551,7 +551,7 @@ static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_opti
     /* Wait for other processes from the first read on: one may be creating
      * or migrating the schema right now. */
     sqlite3_busy_timeout(q->db, o->busy_timeout_ms);
-    int rc = sfsm__sqlite_schema_check(q->db, path);   /* reads only */
+    int rc = sfsm__sqlite_schema_check(q->db, path, o->create);   /* reads only */
     if (rc)
         return rc;
     static const char *const sync_sql[] = { "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",

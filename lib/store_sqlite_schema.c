@@ -75,11 +75,14 @@ static int check_state(sqlite3 *db, const char *path, int rc, sqlite3_int64 app,
     return SFSM_OK;
 }
 
-int sfsm__sqlite_schema_check(sqlite3 *db, const char *path)
+int sfsm__sqlite_schema_check(sqlite3 *db, const char *path, int create)
 {
     sqlite3_int64 app = 0, version = 0, tables = 0;
     int rc = read_state(db, &app, &version, &tables);
-    return check_state(db, path, rc, app, version, tables);
+    rc = check_state(db, path, rc, app, version, tables);
+    if (rc == SFSM_OK && tables == 0 && !create)
+        return sfsm_error_set(SFSM_ENOTFOUND, "'%s' is empty, not a salesfsm store (and create is off)", path);
+    return rc;
 }
 
 static int fail(sqlite3 *db, const char *path, const char *what)

@@ -10,8 +10,9 @@
 
 /* Decides, without writing anything, whether the file at db is a salesfsm
  * store this library can use, or empty. SFSM_ESTORAGE (not SQLite, corrupt,
- * another application's), SFSM_EVERSION (newer schema). */
-int sfsm__sqlite_schema_check(sqlite3 *db, const char *path);
+ * another application's), SFSM_EVERSION (newer schema), SFSM_ENOTFOUND (an
+ * empty file while `create` is off: it is not made into a store). */
+int sfsm__sqlite_schema_check(sqlite3 *db, const char *path, int create);
 
 /* Creates the schema in an empty file, or migrates an older one to
  * SFSM_SQLITE_SCHEMA_VERSION, in one transaction. Safe when several

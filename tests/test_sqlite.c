@@ -182,6 +182,15 @@ static void test_missing_without_create(void **state)
     assert_null(s);
     assert_non_null(strstr(sfsm_errmsg(), t.path));
     assert_int_equal(access(t.path, F_OK), -1);   /* not created */
+    /* an empty file is not made into a store either */
+    write_file(t.path, "", 0);
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, &o), SFSM_ENOTFOUND);
+    assert_null(s);
+    assert_non_null(strstr(sfsm_errmsg(), "empty"));
+    size_t n = 99;
+    free(read_file(t.path, &n));
+    assert_int_equal(n, 0);
+    remove_db(t.path);
 }
 
 static void test_options(void **state)

@@ -20,7 +20,7 @@ PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The demo: what `run.sh demo` runs in build/ (one line to change).
-DEMO=(build/examples/quickstart build/quickstart.db)
+DEMO=(build/tools/salesfsm/salesfsm demo --db build/salesfsm-demo.db)
 
 say() { printf '==> %s\n' "$*"; }
 die() {

@@ -35,7 +35,8 @@ typedef struct sfsm_sqlite_options {
     unsigned int version;         /* SFSM_SQLITE_OPTIONS_VERSION */
     sfsm_sqlite_sync synchronous;
     int busy_timeout_ms;          /* wait this long for another process's lock; default 5000 */
-    int create;                   /* non-zero: create the file if missing (default 1) */
+    int create;                   /* non-zero: create the file if missing or empty (default 1);
+                                     zero: open only an existing salesfsm store */
 } sfsm_sqlite_options;
 
 #define SFSM_SQLITE_OPTIONS_VERSION 1
@@ -51,7 +52,7 @@ SFSM_API int sfsm_sqlite_options_init(sfsm_sqlite_options *opts, unsigned int ve
  * is NULL and the file is left as it was.
  * Errors: SFSM_EINVAL (NULL out/path, bad options), SFSM_EVERSION (options
  * version unknown, or the file was written by a newer salesfsm),
- * SFSM_ENOTFOUND (file missing and create is 0), SFSM_ESTORAGE (not a
+ * SFSM_ENOTFOUND (file missing or empty and create is 0), SFSM_ESTORAGE (not a
  * salesfsm database, corrupt, unreadable; the message says which), SFSM_ENOMEM.
  */
 SFSM_API int sfsm_store_open_sqlite(sfsm_store **out, const char *path, const sfsm_sqlite_options *opts);

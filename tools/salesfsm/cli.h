@@ -1,0 +1,162 @@
+/*
+ * cli.h — what the subcommands of the salesfsm tool share: exit codes,
+ * option parsing, opening pipeline/store/engine, error output, money and
+ * time text, and a small JSON writer. Only the public API of the library
+ * is used.
+ */
+#ifndef SALESFSM_CLI_H
+#define SALESFSM_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <salesfsm/salesfsm.h>
+
+/* Exit codes: success, a failure the library (or the system) reported, bad usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Returned by cli_parse when the command should go on. */
+#define CLI_CONTINUE (-1)
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/* ---- options (cli_args.c) ---- */
+
+/* What a command accepts; printed by --help and after a usage error. */
+typedef struct cli_spec {
+    const char *name;       /* "show" */
+    const char *synopsis;   /* "ID [--json] [--db FILE] [--pipeline FILE.json]" */
+    const char *help;       /* the rest of --help: what it does, each option */
+    size_t min_args;        /* positional arguments */
+    size_t max_args;
+} cli_spec;
+
+/* One --long option: either a value (`--db FILE`, `--db=FILE`) or a flag. */
+typedef struct cli_opt {
+    const char *name;       /* without the dashes */
+    const char **value;     /* set for options that take a value, else NULL */
+    int *flag;              /* set to 1 for flags, else NULL */
+} cli_opt;
+
+/* The options every store command takes. */
+#define CLI_STORE_OPTS(db, pipeline) { "db", &(db), NULL }, { "pipeline", &(pipeline), NULL }
+
+/* The help text of those options. */
+#define CLI_STORE_HELP                                                                           \
+    "  --db FILE             the SQLite store (default: salesfsm.db in the current directory)\n" \
+    "  --pipeline FILE.json  the pipeline the store was written with (default: built-in)\n"
+
+/*
+ * Parses argv[1..argc) (argv[0] is the command name) against opts (ended by
+ * an entry with a NULL name). Positional arguments go to args[0..*nargs),
+ * which must have room for spec->max_args. Returns CLI_CONTINUE, CLI_OK after
+ * printing --help, or CLI_USAGE after printing a usage error.
+ */
+int cli_parse(const cli_spec *spec, const cli_opt *opts, int argc, char **argv, const char **args,
+              size_t *nargs);
+
+/* Prints "salesfsm NAME: message" and the usage line to stderr; returns CLI_USAGE. */
+int cli_usage_error(const cli_spec *spec, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Prints the full --help text to f. */
+void cli_print_help(const cli_spec *spec, FILE *f);
+
+/* Parses a non-negative decimal integer within [lo, hi]; 0 on success, -1 if not. */
+int cli_parse_uint(const char *text, uint64_t lo, uint64_t hi, uint64_t *out);
+
+/* ---- failures and environment (cli_env.c) ---- */
+
+/* Prints "salesfsm: <sfsm_strerror(rc)>: <sfsm_errmsg()>" to stderr; returns CLI_FAIL. */
+int cli_fail(int rc);
+
+/* Prints "salesfsm: <message>" (plus ": strerror(errno)" when errnum is non-zero); returns CLI_FAIL. */
+int cli_fail_msg(int errnum, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/*
+ * Reads a whole file ("-": standard input) into a NUL-terminated buffer the
+ * caller frees with free(). Returns CLI_OK or CLI_FAIL (already reported).
+ */
+int cli_read_file(const char *path, char **buf, size_t *len);
+
+/* The pipeline in `path` (JSON), or the built-in one for NULL. Returns CLI_OK or CLI_FAIL. */
+int cli_load_pipeline(const char *path, sfsm_pipeline **out);
+
+/* A pipeline, a SQLite store and an engine binding them. */
+typedef struct cli_env {
+    sfsm_pipeline *pipeline;
+    sfsm_store *store;
+    sfsm_engine *engine;
+} cli_env;
+
+#define CLI_DEFAULT_DB "salesfsm.db"
+
+/*
+ * Opens env: the pipeline (NULL: built-in), the store at db (NULL: the
+ * default file) and an engine. create 0 refuses a missing file instead of
+ * making one (read-only commands). Returns CLI_OK or CLI_FAIL (reported);
+ * on failure env holds nothing.
+ */
+int cli_env_open(cli_env *env, const char *db, const char *pipeline_path, int create);
+void cli_env_close(cli_env *env);
+
+/* ---- money and time text (money.c) ---- */
+
+/*
+ * Decimal text with at most two fraction digits ("1234", "1234.5",
+ * "1234.56") to minor units. Strict: no sign, exponent, spaces or
+ * separators; at least one digit before an optional point and one to two
+ * after it; no overflow. Returns 0, or -1 with a reason in why.
+ */
+int cli_parse_amount(const char *text, int64_t *minor, char *why, size_t why_size);
+
+/* Minor units as "1,234,567.89"; buf of at least 32 bytes. Returns buf. */
+char *cli_format_amount(int64_t minor, char *buf, size_t size);
+
+/* ms since the epoch as "2026-03-05 09:30 UTC"; buf of at least 32 bytes. Returns buf. */
+char *cli_format_time(int64_t ms, char *buf, size_t size);
+
+/* ---- JSON output (jsonw.c) ---- */
+
+/* Writes indented JSON to a FILE, keeping track of commas. */
+typedef struct jsonw {
+    FILE *f;
+    int depth;
+    int first;              /* nothing written yet in the current container */
+    int after_key;          /* a key was written; its value comes next */
+} jsonw;
+
+void jw_init(jsonw *w, FILE *f);
+void jw_begin_object(jsonw *w);
+void jw_end_object(jsonw *w);
+void jw_begin_array(jsonw *w);
+void jw_end_array(jsonw *w);
+void jw_key(jsonw *w, const char *key);
+/* NULL writes null. Text is escaped per RFC 8259; UTF-8 passes through. */
+void jw_string(jsonw *w, const char *s);
+void jw_int(jsonw *w, int64_t v);
+void jw_uint(jsonw *w, uint64_t v);
+void jw_null(jsonw *w);
+/* A value that already is JSON text (written as is). */
+void jw_raw(jsonw *w, const char *json);
+/* Ends the document with a newline. */
+void jw_finish(jsonw *w);
+
+/* ---- opportunities as text and JSON (oppout.c) ---- */
+
+/* One opportunity as a JSON object, attributes included. */
+void cli_opp_json(jsonw *w, const sfsm_opp *o);
+
+/* One history entry as a JSON object. */
+void cli_history_json(jsonw *w, const sfsm_history_entry *h);
+
+/* One history entry as a line of text. */
+void cli_history_text(FILE *f, const sfsm_history_entry *h);
+
+/* The event name of a transition entry, else the kind: "create", "update", "migrate". */
+const char *cli_history_what(const sfsm_history_entry *h);
+
+#endif

@@ -1,0 +1,86 @@
+/* show: one opportunity, as text or JSON. */
+#include <inttypes.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static void field(const char *name, const char *value)
+{
+    printf("%-16s %s\n", name, value ? value : "-");
+}
+
+/* The events the pipeline allows from the opportunity's stage (roles and guards aside). */
+static void print_next_events(const sfsm_pipeline *p, const sfsm_opp *o)
+{
+    size_t stage = sfsm_opp_stage_index(o);
+    int any = 0;
+    printf("%-16s", "next events:");
+    for (size_t ev = 0; ev < sfsm_pipeline_event_count(p); ev++) {
+        if (!sfsm_pipeline_event_allowed_from(p, ev, stage))
+            continue;
+        printf("%s%s", any ? ", " : " ", sfsm_pipeline_event_name(p, ev));
+        any = 1;
+    }
+    printf("%s\n", any ? "" : " - (final stage)");
+}
+
+static void print_text(const sfsm_pipeline *p, const sfsm_opp *o)
+{
+    char buf[64], money[48];
+    field("id:", sfsm_opp_id(o));
+    printf("%-16s %s (win probability %d %%)\n", "stage:", sfsm_opp_stage(o), sfsm_opp_probability(o));
+    printf("%-16s %" PRIu64 "\n", "version:", sfsm_opp_version(o));
+    field("customer:", sfsm_opp_customer(o));
+    field("owner:", sfsm_opp_owner(o));
+    field("title:", sfsm_opp_title(o));
+    if (sfsm_opp_currency(o))
+        printf("%-16s %s %s\n", "amount:", sfsm_opp_currency(o), cli_format_amount(sfsm_opp_amount(o), money, sizeof money));
+    else
+        field("amount:", NULL);
+    field("expected close:", sfsm_opp_expected_close(o) ? cli_format_time(sfsm_opp_expected_close(o), buf, sizeof buf) : NULL);
+    field("created:", cli_format_time(sfsm_opp_created(o), buf, sizeof buf));
+    field("updated:", cli_format_time(sfsm_opp_updated(o), buf, sizeof buf));
+    field("in stage since:", cli_format_time(sfsm_opp_stage_entered(o), buf, sizeof buf));
+    for (size_t i = 0; i < sfsm_opp_attr_count(o); i++) {
+        const char *k, *v;
+        if (sfsm_opp_attr_at(o, i, &k, &v) == SFSM_OK)
+            printf("%-16s %s = %s\n", i == 0 ? "attributes:" : "", k, v);
+    }
+    print_next_events(p, o);
+}
+
+int cmd_show(int argc, char **argv)
+{
+    static const cli_spec spec = {
+        "show", "ID [--json] [--db FILE] [--pipeline FILE.json]",
+        "Shows one opportunity: stage, win probability, fields, attributes and the\n"
+        "events its stage allows next.\n\n"
+        "  --json                as a JSON object (amounts in minor units, times in ms)\n" CLI_STORE_HELP,
+        1, 1
+    };
+    const char *db = NULL, *pipeline = NULL;
+    int json = 0;
+    const cli_opt opts[] = { { "json", NULL, &json }, CLI_STORE_OPTS(db, pipeline), { NULL, NULL, NULL } };
+    const char *args[1];
+    size_t nargs;
+    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    cli_env env;
+    if (cli_env_open(&env, db, pipeline, 0) != CLI_OK)
+        return CLI_FAIL;
+    sfsm_opp *o = NULL;
+    if ((rc = sfsm_opp_open(env.engine, args[0], &o)) != SFSM_OK) {
+        rc = cli_fail(rc);
+    } else if (json) {
+        jsonw w;
+        jw_init(&w, stdout);
+        cli_opp_json(&w, o);
+        jw_finish(&w);
+    } else {
+        print_text(env.pipeline, o);
+    }
+    sfsm_opp_free(o);
+    cli_env_close(&env);
+    return rc;
+}
