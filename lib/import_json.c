@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "store_impl.h"
+#include "json_text.h"
 #include "text.h"
 
 #define FORMAT_NAME "salesfsm-opportunities"
@@ -109,17 +110,6 @@ static int bind(const cJSON *obj, const char *path, const char *const *names, si
 }
 
 /* out = path + "." + member, cut to PATH_SIZE - 1 bytes. */
-/* Keys made of [A-Za-z0-9_] appear in paths as .key, others as ["key"]. */
-static int is_identifier(const char *key, size_t len)
-{
-    for (size_t k = 0; k < len; k++) {
-        char c = key[k];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return 0;
-    }
-    return len > 0;
-}
-
 static void join(char *out, const char *path, const char *member)
 {
     size_t n = strnlen(path, PATH_SIZE - 1);
@@ -248,7 +238,7 @@ static int get_attrs(const cJSON *v, const char *path, sfsm_attr **scratch, size
             return fail(SFSM_EINVAL, path, "attribute key '%.32s...' is longer than %d bytes", key, SFSM_MAX_NAME);
         if (!sfsm__utf8_valid(key, klen))
             return fail(SFSM_EINVAL, path, "attribute key is not valid UTF-8");
-        if (is_identifier(key, klen))
+        if (sfsm__json_is_identifier(key, klen))
             join(mpath, path, key);
         else
             snprintf(mpath, sizeof mpath, "%s[\"%.64s\"]", path, key);
@@ -634,97 +624,6 @@ static int import_opp(importer *im, const cJSON *v, size_t i)
 
 /* ---- the document ---- */
 
-/* The path of the value at byte `target` of a document cJSON accepted, for
- * faults found in its text rather than in the tree. */
-static void path_at(const char *json, size_t target, char *out)
-{
-    typedef struct frame {
-        int object, want_key;
-        size_t index;
-        const char *key;
-        size_t key_len;
-    } frame;
-    snprintf(out, PATH_SIZE, "document");
-    frame *st = sfsm__calloc(CJSON_NESTING_LIMIT + 2, sizeof *st);
-    if (!st)
-        return;
-    size_t depth = 0;
-    for (size_t i = 0; i < target; i++) {
-        char c = json[i];
-        frame *top = depth ? &st[depth - 1] : NULL;
-        if ((c == '{' || c == '[') && depth <= CJSON_NESTING_LIMIT) {
-            st[depth++] = (frame){ c == '{', c == '{', 0, NULL, 0 };
-        } else if ((c == '}' || c == ']') && depth) {
-            depth--;
-        } else if (c == ',' && top) {
-            top->index++;
-            top->want_key = top->object;
-        } else if (c == ':' && top) {
-            top->want_key = 0;
-        } else if (c == '"') {
-            size_t start = i + 1;
-            for (i++; i < target && json[i] != '"'; i++)
-                if (json[i] == '\\')
-                    i++;
-            if (i >= target)
-                break;   /* the target is inside this string */
-            if (top && top->want_key) {
-                top->key = json + start;
-                top->key_len = i - start;
-            }
-        }
-    }
-    size_t n = 0;
-    for (size_t k = 0; k < depth && n < PATH_SIZE - 1; k++) {
-        const frame *f = &st[k];
-        int w;
-        if (!f->object)
-            w = snprintf(out + n, PATH_SIZE - n, "[%zu]", f->index);
-        else if (f->key && !f->want_key && is_identifier(f->key, f->key_len))
-            w = snprintf(out + n, PATH_SIZE - n, "%s%.*s", n ? "." : "", (int)(f->key_len < 64 ? f->key_len : 64),
-                         f->key);
-        else if (f->key && !f->want_key)
-            w = snprintf(out + n, PATH_SIZE - n, "[\"%.*s\"]", (int)(f->key_len < 64 ? f->key_len : 64), f->key);
-        else
-            break;
-        if (w < 0 || (size_t)w >= PATH_SIZE - n)
-            break;   /* cut short, still terminated */
-        n += (size_t)w;
-    }
-    if (n == 0)
-        snprintf(out, PATH_SIZE, "document");
-    sfsm__free(st);
-}
-
-/* Strings of a document cJSON accepted: raw control characters are not
- * JSON, and \u0000 cannot live in a C string (cJSON would cut it off). */
-static int check_strings(const char *json, size_t len)
-{
-    int in = 0;
-    char path[PATH_SIZE];
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)json[i];
-        if (!in) {
-            in = c == '"';
-            continue;
-        }
-        if (c == '"') {
-            in = 0;
-        } else if (c == '\\') {
-            if (i + 5 < len && json[i + 1] == 'u' && memcmp(json + i + 2, "0000", 4) == 0) {
-                path_at(json, i, path);
-                return fail(SFSM_EINVAL, path, "\\u0000 in a string at byte %zu (texts cannot hold NUL)", i);
-            }
-            i++;
-        } else if (c < 0x20) {
-            path_at(json, i, path);
-            return fail(SFSM_EPARSE, path, "control character 0x%02x in a string at byte %zu (it must be escaped)", c,
-                        i);
-        }
-    }
-    return SFSM_OK;
-}
-
 static int parse_error(const char *json, size_t len, const char *at, const char *what)
 {
     size_t off = at && at >= json && at <= json + len ? (size_t)(at - json) : 0;
@@ -758,7 +657,7 @@ static cJSON *parse(const char *json, size_t len, int *rc)
         cJSON_Delete(root);
         return NULL;
     }
-    if ((*rc = check_strings(json, len))) {
+    if ((*rc = sfsm__json_check_strings(json, len))) {
         cJSON_Delete(root);
         return NULL;
     }

@@ -35,12 +35,14 @@ static int index_build(name_index *ix, char *const *names, size_t stride, size_t
     return SFSM_OK;
 }
 
-static int index_or_dup(name_index *ix, char *const *names, size_t stride, size_t n, const char *list)
+/* `member` is ".name" for lists of objects, "" for lists of strings. */
+static int index_or_dup(name_index *ix, char *const *names, size_t stride, size_t n, const char *list,
+                        const char *member)
 {
     long dup[2];
     int rc = index_build(ix, names, stride, n, list, dup);
     if (rc == SFSM_EEXISTS)
-        return sfsm_error_set(SFSM_EINVAL, "%s[%ld].name: duplicate name '%s' (also %s[%ld])", list, dup[1],
+        return sfsm_error_set(SFSM_EINVAL, "%s[%ld]%s: duplicate name '%s' (also %s[%ld])", list, dup[1], member,
                               *(char *const *)((const char *)names + (size_t)dup[1] * stride), list, dup[0]);
     return rc;
 }
@@ -94,7 +96,7 @@ static int build_stages(sfsm_pipeline *p, const pdef *d)
                       : s->outcome == SFSM_OUTCOME_LOST       ? SFSM_FORECAST_OMITTED
                                                               : SFSM_FORECAST_PIPELINE;
     }
-    return index_or_dup(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), p->stage_count, "stages");
+    return index_or_dup(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), p->stage_count, "stages", ".name");
 }
 
 static int build_roles(sfsm_pipeline *p, const pdef *d)
@@ -112,7 +114,7 @@ static int build_roles(sfsm_pipeline *p, const pdef *d)
         if (rc || (rc = copy_name(&p->roles[i], d->roles[i])))
             return rc;
     }
-    return index_or_dup(&p->role_ix, p->roles, sizeof(char *), p->role_count, "roles");
+    return index_or_dup(&p->role_ix, p->roles, sizeof(char *), p->role_count, "roles", "");
 }
 
 /* Adds a guard name to the pipeline's distinct guard list; returns its index or -1. */
@@ -199,7 +201,7 @@ static int build_events(sfsm_pipeline *p, const pdef *d)
         if (rc)
             return rc;
     }
-    int rc = index_or_dup(&p->event_ix, &p->events[0].name, sizeof(event_def), p->event_count, "events");
+    int rc = index_or_dup(&p->event_ix, &p->events[0].name, sizeof(event_def), p->event_count, "events", ".name");
     if (rc)
         return rc;
     long dup[2];

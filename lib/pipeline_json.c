@@ -10,6 +10,7 @@
 #include <salesfsm/pipeline.h>
 
 #include "alloc.h"
+#include "json_text.h"
 #include "pipeline_impl.h"
 #include "text.h"
 
@@ -38,7 +39,8 @@ static int type_error(const char *path, const char *want)
 /* "path.key", or "key" at the top level. */
 #define SEP(path) (*(path) ? "." : "")
 
-/* Refuses members the format does not have, so a typo is not ignored. */
+/* Refuses members the format does not have, so a typo is not ignored, and
+ * members given twice (cJSON would silently take the first). */
 static int only_members(const cJSON *obj, const char *path, const char *const *known, size_t n)
 {
     for (const cJSON *m = obj->child; m; m = m->next) {
@@ -46,7 +48,14 @@ static int only_members(const cJSON *obj, const char *path, const char *const *k
         while (k < n && strcmp(m->string, known[k]) != 0)
             k++;
         if (k == n)
-            return sfsm_error_set(SFSM_EPARSE, "%s%s%s: unknown member", path, SEP(path), m->string);
+        {
+            if (sfsm__json_is_identifier(m->string, strlen(m->string)))
+                return sfsm_error_set(SFSM_EPARSE, "%s%s%.64s: unknown member", path, SEP(path), m->string);
+            return sfsm_error_set(SFSM_EPARSE, "%s[\"%.64s\"]: unknown member", *path ? path : "document", m->string);
+        }
+        for (const cJSON *o = obj->child; o != m; o = o->next)
+            if (strcmp(o->string, m->string) == 0)
+                return sfsm_error_set(SFSM_EPARSE, "%s%s%s: member given twice", path, SEP(path), m->string);
     }
     return SFSM_OK;
 }
@@ -83,7 +92,7 @@ static int get_int(const cJSON *obj, const char *key, const char *path, int requ
     if (!cJSON_IsNumber(v) || d != floor(d))
         return sfsm_error_set(SFSM_EPARSE, "%s%s%s: must be a whole number", path, SEP(path), key);
     if (d < (double)lo || d > (double)hi)
-        return sfsm_error_set(SFSM_EINVAL, "%s%s%s: %g is outside %lld..%lld", path, SEP(path), key, d, lo, hi);
+        return sfsm_error_set(SFSM_EINVAL, "%s%s%s: %.0f is outside %lld..%lld", path, SEP(path), key, d, lo, hi);
     *out = (long long)d;
     return SFSM_OK;
 }
@@ -236,7 +245,8 @@ static int load(loader *l, const cJSON *doc)
         return rc;
     if (format && strcmp(format, "salesfsm-pipeline") != 0)
         return sfsm_error_set(SFSM_EVERSION, "format: '%.*s' is not a salesfsm pipeline", SFSM_MAX_NAME, format);
-    if ((rc = get_int(doc, "format_version", "", 0, 0, INT32_MAX, 1, &fv)))
+    /* any whole number is a version; only 1 is ours */
+    if ((rc = get_int(doc, "format_version", "", 0, -(1LL << 53), 1LL << 53, 1, &fv)))
         return rc;
     if (fv != 1)
         return sfsm_error_set(SFSM_EVERSION, "format_version: %lld is not supported (this library reads 1)", fv);
@@ -317,12 +327,17 @@ int sfsm_pipeline_from_json(sfsm_pipeline **out, const char *json, size_t len)
     if (len > MAX_DOCUMENT)
         return sfsm_error_set(SFSM_EINVAL, "pipeline definition of %zu bytes is larger than the %u allowed", len,
                               MAX_DOCUMENT);
-    if (!sfsm__utf8_valid(json, len) || memchr(json, '\0', len))
-        return sfsm_error_set(SFSM_EPARSE, "pipeline definition: not valid UTF-8 text");
+    const char *nul = memchr(json, '\0', len);
+    if (nul)
+        return sfsm_error_set(SFSM_EPARSE, "pipeline definition: a NUL byte at byte %zu", (size_t)(nul - json));
+    size_t bad = sfsm__utf8_check(json, len);
+    if (bad < len)
+        return sfsm_error_set(SFSM_EPARSE, "pipeline definition: not valid UTF-8 at byte %zu", bad);
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!doc) {
-        const char *err = cJSON_GetErrorPtr();
+        /* `end` is this call's own (cJSON_GetErrorPtr is shared by all threads) */
+        const char *err = end;
         size_t at = err && err >= json && err <= json + len ? (size_t)(err - json) : len;
         size_t line, col;
         position(json, at, &line, &col);
@@ -335,9 +350,14 @@ int sfsm_pipeline_from_json(sfsm_pipeline **out, const char *json, size_t len)
             return sfsm_error_set(SFSM_EPARSE, "pipeline definition: text after the JSON object (byte %zu)",
                                   (size_t)(c - json));
         }
+    int rc = sfsm__json_check_strings(json, len);
+    if (rc) {
+        cJSON_Delete(doc);
+        return rc;
+    }
     loader l;
     memset(&l, 0, sizeof l);
-    int rc = load(&l, doc);
+    rc = load(&l, doc);
     if (rc == SFSM_OK)
         rc = sfsm__pipeline_build(&l.def, out);
     loader_free(&l);

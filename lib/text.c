@@ -10,6 +10,11 @@
 
 int sfsm__utf8_valid(const char *str, size_t len)
 {
+    return sfsm__utf8_check(str, len) == len;
+}
+
+size_t sfsm__utf8_check(const char *str, size_t len)
+{
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < len) {
@@ -38,21 +43,21 @@ int sfsm__utf8_valid(const char *str, size_t len)
             n = 3;
             cp = c & 0x07;
         } else {
-            return 0;
+            return i;
         }
         if (len - i <= n)
-            return 0;
+            return i;
         for (size_t k = 1; k <= n; k++) {
             if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
+                return i;
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
             (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
+            return i;
         i += n + 1;
     }
-    return 1;
+    return len;
 }
 
 static int check(const char *what, const char *s, size_t max, int required)

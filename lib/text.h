@@ -18,6 +18,8 @@ size_t sfsm__format_i64(char *out, int64_t v);
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int sfsm__utf8_valid(const char *s, size_t len);
+/* Offset of the first byte that is not well-formed UTF-8, or len. */
+size_t sfsm__utf8_check(const char *s, size_t len);
 
 /*
  * Checks a required text argument: non-NULL, non-empty, at most max bytes,

@@ -7,6 +7,8 @@
 #                                     in build-asan/
 #   bash tools/run.sh test-tsan       the threaded tests under ThreadSanitizer
 #                                     in build-tsan/
+#   bash tools/run.sh fuzz            fuzz the pipeline JSON loader for 60 s
+#                                     (libFuzzer, clang; tests/fuzz/run.sh)
 #
 # Works as root on a fresh Debian 12: missing Debian packages are installed
 # first (only the missing ones). As another user it names what is missing
@@ -17,6 +19,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3-dev python3 graphviz)
+# Only `run.sh fuzz` needs these: clang and its libFuzzer/sanitizer runtime.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The demo: what `run.sh demo` runs in build/ (one line to change).
@@ -42,28 +46,33 @@ step() {
 
 usage() {
     cat >&2 <<'EOF'
-usage: bash tools/run.sh demo | test | test-sanitize | test-tsan
+usage: bash tools/run.sh demo | test | test-sanitize | test-tsan | fuzz
   demo           build into build/ and run the demo
   test           build into build/ and run the whole test suite (ctest)
   test-sanitize  build into build-asan/ with ASan+UBSan and run the suite
   test-tsan      build into build-tsan/ with ThreadSanitizer and run the
                  tests that use threads
+  fuzz           fuzz the pipeline JSON loader for 60 s with libFuzzer
+                 (clang, ASan+UBSan), in a temporary directory
 EOF
     exit 2
 }
 
+# ensure_packages [PACKAGE...]: the given Debian packages (default: PACKAGES).
 ensure_packages() {
+    local wanted=("$@")
+    ((${#wanted[@]})) || wanted=("${PACKAGES[@]}")
     if ! command -v dpkg-query >/dev/null 2>&1; then
-        say "not a Debian system: make sure these (or their equivalents) are installed: ${PACKAGES[*]}"
+        say "not a Debian system: make sure these (or their equivalents) are installed: ${wanted[*]}"
         return 0
     fi
     local missing=() p status
-    for p in "${PACKAGES[@]}"; do
+    for p in "${wanted[@]}"; do
         status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
         [[ $status == "install ok installed" ]] || missing+=("$p")
     done
     if ((${#missing[@]} == 0)); then
-        say "Debian packages present: ${PACKAGES[*]}"
+        say "Debian packages present: ${wanted[*]}"
         return 0
     fi
     if ((EUID != 0)); then
@@ -116,6 +125,10 @@ test-tsan)
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
     step "running the threaded tests under ThreadSanitizer in build-tsan/" \
         ctest --test-dir build-tsan --output-on-failure --no-tests=error -R '^(threads|errors|batch|hooks)$'
+    ;;
+fuzz)
+    ensure_packages "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    step "fuzzing the pipeline JSON loader for 60 s (tests/fuzz/run.sh)" bash tests/fuzz/run.sh 60
     ;;
 *)
     usage

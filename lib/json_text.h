@@ -1,0 +1,24 @@
+/* Checks on a JSON document's text that cJSON's tree cannot show: where in
+ * the document a byte sits (as a JSON path), raw control characters and
+ * \u0000 escapes inside strings. Shared by the pipeline loader and the
+ * opportunity importer. */
+#ifndef SFSM_JSON_TEXT_H
+#define SFSM_JSON_TEXT_H
+
+#include <stddef.h>
+
+#define SFSM_JSON_PATH_SIZE 320
+
+/* 1 if key[0..len) may appear in a path as .key (else as ["key"]). */
+int sfsm__json_is_identifier(const char *key, size_t len);
+
+/* The path ("events[3].to", "document" at the top) of the value at byte
+ * `target` of a document cJSON accepted; out has SFSM_JSON_PATH_SIZE bytes. */
+void sfsm__json_path_at(const char *json, size_t target, char *out);
+
+/* SFSM_EPARSE for a raw control character in a string, SFSM_EINVAL for a
+ * \u0000 escape (a C string cannot hold it: cJSON would cut the text short),
+ * each naming the path and byte; SFSM_OK otherwise. */
+int sfsm__json_check_strings(const char *json, size_t len);
+
+#endif
