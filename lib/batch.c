@@ -31,6 +31,8 @@ static int check_batch_call(sfsm_engine *e, const char *fn, int want_open)
         return sfsm_error_set(SFSM_EBUSY, "%s: not allowed from inside a hook", fn);
     if (want_open && !e->in_batch)
         return sfsm_error_set(SFSM_EINVAL, "%s: no batch is open on this engine", fn);
+    if (want_open)
+        return sfsm__store_check_reentry(e->s);
     if (!want_open && e->in_batch)
         return sfsm_error_set(SFSM_EBUSY, "%s: a batch is already open on this engine", fn);
     return SFSM_OK;
@@ -45,6 +47,8 @@ int sfsm_engine_begin(sfsm_engine *e)
         return sfsm_error_set(SFSM_EBUSY, "sfsm_engine_begin: another engine of this thread has a transaction open on the store");
     if ((rc = sfsm__store_begin(e->s)))
         return rc;
+    if (e->s->checked != e->p->fingerprint)
+        e->s->checked = 0;   /* written under another pipeline: check again for the next engine */
     e->in_batch = 1;
     return SFSM_OK;
 }

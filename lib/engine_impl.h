@@ -67,6 +67,12 @@ int sfsm__check_actor_role(const sfsm_pipeline *p, const sfsm_actor *a);
 /* Index of the role in p; SFSM_EINVAL for a malformed name, SFSM_ENOTFOUND. */
 int sfsm__resolve_role(const sfsm_pipeline *p, const char *role, long *index);
 
+/* Opens the storage transaction of one write operation (a savepoint inside
+ * this engine's batch). SFSM_EBUSY when this thread holds a transaction on
+ * the store that is not this engine's batch: the write would silently join
+ * another engine's batch and vanish with its rollback. */
+int sfsm__engine_begin_write(sfsm_engine *e);
+
 /* Runs write() inside a storage transaction (the batch's, if one is open):
  * put the record and append the entry; on failure everything is undone. */
 int sfsm__engine_write(sfsm_engine *e, const sfsm_record *rec, uint64_t expected, uint32_t changed,

@@ -490,11 +490,14 @@ static int format_entry(const sfsm_history_entry *h, void *ud)
 typedef struct id_list {
     sfsm_buf ids;   /* NUL-separated */
     size_t count;
+    const char *pipeline;   /* only this pipeline's opportunities */
 } id_list;
 
 static int collect_id(const sfsm_record *rec, void *ud)
 {
     id_list *l = ud;
+    if (rec->pipeline && strcmp(rec->pipeline, l->pipeline) != 0)
+        return 0;   /* another pipeline's opportunity sharing the store */
     if (!rec->id)
         return sfsm_error_set(SFSM_ESTORAGE, "sfsm_export_json: the store returned an opportunity without an id");
     sfsm__buf_add(&l->ids, rec->id, strlen(rec->id) + 1);
@@ -555,7 +558,7 @@ int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, 
     /* Backends see the filter version of their ops version (as in sfsm_scan). */
     sfsm_filter v1 = { 1, f->stage, f->owner, f->customer, f->changed_since_ms };
     sfsm_store *s = e->s;
-    id_list l = { { 0 }, 0 };
+    id_list l = { { 0 }, 0, e->p->name };
     int rc = sfsm__store_scan(s, &v1, collect_id, &l);
     if (rc) {
         sfsm__buf_free(&l.ids);

@@ -28,7 +28,12 @@ static int write_in_batch(sfsm_engine *e, const sfsm_record *rec, uint64_t expec
     sfsm_store *s = e->s;
     if (e->batch_failed)
         return sfsm_error_set(SFSM_ESTORAGE, "an earlier write of this batch failed half-way; roll the batch back");
-    int rc = s->ops.put(s->backend, rec, expected, changed);
+    int rc = sfsm__store_check_reentry(s);
+    if (rc)
+        return rc;
+    rc = s->ops.put(s->backend, rec, expected, changed);
+    if (rc == SFSM_ESTORAGE || rc == SFSM_ENOMEM)
+        e->batch_failed = 1;   /* a hard failure may have undone the batch's transaction */
     if (rc)
         return rc;
     rc = s->ops.append_history(s->backend, rec->id, h);
@@ -42,13 +47,28 @@ static int write_in_batch(sfsm_engine *e, const sfsm_record *rec, uint64_t expec
     return SFSM_OK;
 }
 
+int sfsm__engine_begin_write(sfsm_engine *e)
+{
+    if (e->in_batch) {
+        if (e->batch_failed)
+            return sfsm_error_set(SFSM_ESTORAGE, "an earlier write of this batch failed half-way; roll the batch back");
+    } else if (sfsm__store_in_txn(e->s)) {
+        return sfsm_error_set(SFSM_EBUSY, "another engine of this thread has a batch open on this store; "
+                                          "write through that engine or after its commit");
+    }
+    int rc = sfsm__store_begin(e->s);
+    if (rc == SFSM_OK && e->s->checked != e->p->fingerprint)
+        e->s->checked = 0;   /* written under another pipeline: check the store again for the next engine */
+    return rc;
+}
+
 int sfsm__engine_write(sfsm_engine *e, const sfsm_record *rec, uint64_t expected, uint32_t changed,
                        const sfsm_history_entry *h)
 {
     if (e->in_batch)
         return write_in_batch(e, rec, expected, changed, h);
     sfsm_store *s = e->s;
-    int rc = sfsm__store_begin(s);
+    int rc = sfsm__engine_begin_write(e);
     if (rc)
         return rc;
     rc = s->ops.put(s->backend, rec, expected, changed);

@@ -736,7 +736,7 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
     im.ids = NULL;
 
     /* 2. write it, all or nothing */
-    if ((rc = sfsm__store_begin(im.s)))
+    if ((rc = sfsm__engine_begin_write(e)))
         goto out;
     im.write = 1;
     i = 0;

@@ -270,7 +270,7 @@ int sfsm_engine_migrate(sfsm_engine *e, const sfsm_actor *actor, sfsm_migrate_cb
     if (rc)
         return rc;
     sfsm_store *s = e->s;
-    if ((rc = sfsm__store_begin(s)))
+    if ((rc = sfsm__engine_begin_write(e)))
         return rc;
     migrate_ctx c = { e->p, NULL, 0, 0, SFSM_OK };
     sfsm_filter all = SFSM_FILTER_INIT;
@@ -287,11 +287,11 @@ int sfsm_engine_migrate(sfsm_engine *e, const sfsm_actor *actor, sfsm_migrate_cb
         movers_free(&c);
         return rc;
     }
+    s->checked = 0;   /* the stages changed: check again next time (still under the lock) */
     if ((rc = sfsm__store_commit(s))) {
         movers_free(&c);
         return rc;
     }
-    s->checked = 0;   /* the stages changed: check again next time */
     if (moved)
         *moved = c.n;
     for (size_t i = 0; cb && i < c.n; i++)

@@ -232,6 +232,9 @@ static int dup_opt(char **dst, const char *src)
 int sfsm__opp_from_record(const sfsm_pipeline *p, const sfsm_record *rec, sfsm_opp **out)
 {
     *out = NULL;
+    if (rec->pipeline && strcmp(rec->pipeline, p->name) != 0)
+        return sfsm_error_set(SFSM_EINVAL, "opportunity '%s' belongs to pipeline '%s', not '%s'", rec->id, rec->pipeline,
+                              p->name);
     long stage = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), rec->stage);
     if (stage < 0)
         return sfsm_error_set(SFSM_ESTORAGE, "opportunity '%s' is stored at stage '%s', which pipeline '%s' does not have",

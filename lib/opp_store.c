@@ -224,6 +224,8 @@ typedef struct scan_ctx {
 static int scan_one(const sfsm_record *rec, void *ud)
 {
     scan_ctx *c = ud;
+    if (rec->pipeline && strcmp(rec->pipeline, c->e->p->name) != 0)
+        return 0;   /* another pipeline's opportunity sharing the store */
     sfsm_opp *o;
     int rc = sfsm__opp_from_record(c->e->p, rec, &o);
     if (rc) {

@@ -110,6 +110,13 @@ void sfsm__store_leave(sfsm_store *s)
     }
 }
 
+int sfsm__store_check_reentry(sfsm_store *s)
+{
+    if (atomic_load_explicit(&s->owner, memory_order_relaxed) == me() && s->in_callback)
+        return sfsm_error_set(SFSM_EBUSY, "the store is busy: called from inside one of its scan or history callbacks");
+    return SFSM_OK;
+}
+
 int sfsm__store_in_txn(sfsm_store *s)
 {
     return atomic_load_explicit(&s->owner, memory_order_relaxed) == me() && s->depth > 0;

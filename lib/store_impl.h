@@ -34,6 +34,9 @@ int sfsm__store_commit(sfsm_store *s);
 void sfsm__store_rollback(sfsm_store *s);
 /* 1 if the calling thread holds an open transaction on s. */
 int sfsm__store_in_txn(sfsm_store *s);
+/* SFSM_EBUSY if the calling thread is inside one of s's scan or history
+ * callbacks (the backend must not be re-entered mid-read). */
+int sfsm__store_check_reentry(sfsm_store *s);
 
 /* Single calls, each taking the store for its duration. */
 int sfsm__store_get(sfsm_store *s, const char *id, sfsm_record *out);

@@ -64,6 +64,10 @@ typedef struct sqlstore {
     sqlite3_stmt *stmt[S_COUNT];
     sqlite3_stmt *sp[SP_CACHED][SP_VERBS];
     unsigned depth;
+    /* SQLite rolled the whole transaction back after an error (disk full,
+     * I/O, a trigger's ROLLBACK): every call fails until the outermost
+     * rollback, or later writes would commit one by one outside it. */
+    int broken;
     /* what get hands back stays valid until the next call: copies live here */
     char *copy;
     size_t copy_len, copy_cap;
@@ -73,7 +77,17 @@ typedef struct sqlstore {
 
 static int db_error(sqlstore *q, const char *what)
 {
-    return sfsm_error_set(SFSM_ESTORAGE, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+    int rc = sfsm_error_set(SFSM_ESTORAGE, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+    if (q->depth && sqlite3_get_autocommit(q->db))
+        q->broken = 1;
+    return rc;
+}
+
+static int refuse_if_broken(const sqlstore *q)
+{
+    return q->broken ? sfsm_error_set(SFSM_ESTORAGE, "sqlite store: the transaction was rolled back by SQLite after "
+                                                     "an earlier error; only a rollback is possible")
+                     : SFSM_OK;
 }
 
 static sqlite3_stmt *stmt(sqlstore *q, enum stmt_id id)
@@ -124,7 +138,9 @@ static int exec_savepoint(sqlstore *q, enum sp_verb verb, unsigned level)
 static int sq_begin(void *b)
 {
     sqlstore *q = b;
-    int rc;
+    int rc = refuse_if_broken(q);
+    if (rc)
+        return rc;
     if (q->depth == 0) {
         sqlite3_stmt *s = stmt(q, S_BEGIN);
         rc = s ? run(q, s, "begin") : db_error(q, "prepare begin");
@@ -142,6 +158,12 @@ static int sq_rollback(void *b)
     if (q->depth == 0)
         return sfsm_error_set(SFSM_EINVAL, "sqlite store: rollback without a transaction");
     q->depth--;
+    if (q->broken) {
+        /* SQLite has already undone it all; the levels just close */
+        if (q->depth == 0)
+            q->broken = 0;
+        return SFSM_OK;
+    }
     if (q->depth == 0) {
         sqlite3_stmt *s = stmt(q, S_ROLLBACK);
         return s ? run(q, s, "rollback") : db_error(q, "prepare rollback");
@@ -156,10 +178,20 @@ static int sq_commit(void *b)
     sqlstore *q = b;
     if (q->depth == 0)
         return sfsm_error_set(SFSM_EINVAL, "sqlite store: commit without a transaction");
+    if (q->broken) {
+        int rc = refuse_if_broken(q);
+        if (--q->depth == 0)
+            q->broken = 0;
+        return rc;
+    }
     if (q->depth > 1) {
         int rc = exec_savepoint(q, SP_RELEASE, q->depth - 1);
-        if (rc == SFSM_OK)
-            q->depth--;
+        if (rc != SFSM_OK && !q->broken) {
+            /* the level counts as closed: undo it, as a failed commit must */
+            exec_savepoint(q, SP_ROLLBACK_TO, q->depth - 1);
+            exec_savepoint(q, SP_RELEASE, q->depth - 1);
+        }
+        q->depth--;
         return rc;
     }
     sqlite3_stmt *s = stmt(q, S_COMMIT);
@@ -170,6 +202,7 @@ static int sq_commit(void *b)
             sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
     }
     q->depth = 0;
+    q->broken = 0;
     return rc;
 }
 
@@ -290,6 +323,8 @@ static int row_to_record(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int cop
 static int sq_get(void *b, const char *id, sfsm_record *out)
 {
     sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
     sqlite3_stmt *s = stmt(q, S_GET);
     if (!s)
         return db_error(q, "prepare get");
@@ -398,6 +433,8 @@ static int put_body(sqlstore *q, const sfsm_record *r, uint64_t expected, uint32
 static int sq_put(void *b, const sfsm_record *r, uint64_t expected, uint32_t changed)
 {
     sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
     /* One statement is atomic by itself; several (attributes) must land
      * together, so they get a savepoint of their own. */
     int several = expected == 0 ? r->attr_count > 0 : (changed & SFSM_FIELD_ATTRS) != 0;
@@ -417,6 +454,8 @@ static int sq_put(void *b, const sfsm_record *r, uint64_t expected, uint32_t cha
 static int sq_append(void *b, const char *id, const sfsm_history_entry *h)
 {
     sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
     sqlite3_stmt *s = stmt(q, S_HIST_ADD);
     if (!s)
         return db_error(q, "prepare history");
@@ -450,6 +489,8 @@ static const char *col_text(sqlite3_stmt *s, int i)
 static int sq_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
 {
     sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
     sqlite3_stmt *s = stmt(q, S_HIST_READ);
     if (!s)
         return db_error(q, "prepare history");
@@ -479,6 +520,8 @@ static int sq_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud
 static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
 {
     sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
     sqlite3_stmt *s = stmt(q, S_SCAN);
     if (!s)
         return db_error(q, "prepare scan");
@@ -504,6 +547,8 @@ static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
 static int sq_stage_counts(void *b, sfsm_stage_count_cb cb, void *ud)
 {
     sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
     sqlite3_stmt *s = stmt(q, S_STAGE_COUNTS);
     if (!s)
         return db_error(q, "prepare stage counts");

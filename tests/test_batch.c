@@ -552,6 +552,65 @@ static void test_hook_at_commit_fires_other(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
+/* A scan callback must not reach into the store it is reading, batch or no
+ * batch: creating, committing or rolling back from it is refused. */
+typedef struct scan_probe {
+    sfsm_engine *e;
+    int create_rc, commit_rc, rollback_rc, visits;
+} scan_probe;
+
+static int probe_cb(const sfsm_opp *o, void *ud)
+{
+    (void)o;
+    scan_probe *p = ud;
+    sfsm_opp *n = NULL;
+    p->create_rc = sfsm_opp_create(p->e, NULL, &n);
+    sfsm_opp_free(n);
+    p->commit_rc = sfsm_engine_commit(p->e);
+    p->rollback_rc = sfsm_engine_rollback(p->e);
+    p->visits++;
+    return p->visits >= 10;   /* a runaway scan would keep going */
+}
+
+static void test_scan_callback_cannot_write_in_batch(void **state)
+{
+    fixture *f = *state;
+    sfsm_opp *o = fixture_opp(f, "seen", NULL);
+    sfsm_opp_free(o);
+    assert_int_equal(sfsm_engine_begin(f->engine), SFSM_OK);
+    scan_probe p = { f->engine, 0, 0, 0, 0 };
+    assert_int_equal(sfsm_scan(f->engine, NULL, probe_cb, &p), SFSM_OK);
+    assert_int_equal(p.visits, 1);
+    assert_int_equal(p.create_rc, SFSM_EBUSY);
+    assert_int_equal(p.commit_rc, SFSM_EBUSY);
+    assert_int_equal(p.rollback_rc, SFSM_EBUSY);
+    assert_int_equal(sfsm_engine_commit(f->engine), SFSM_OK);
+    assert_int_equal(count_opps(f->engine, NULL), 1);
+}
+
+/* A second engine of the same thread cannot write into the first one's
+ * open batch: its write would vanish with that batch's rollback. */
+static void test_other_engine_write_during_batch(void **state)
+{
+    fixture *f = *state;
+    sfsm_engine *b = NULL;
+    assert_int_equal(sfsm_engine_new(&b, f->pipeline, f->store), SFSM_OK);
+    sfsm_opp *o = fixture_opp(f, "shared", NULL);
+    assert_int_equal(sfsm_engine_begin(f->engine), SFSM_OK);
+    sfsm_opp *n = NULL;
+    assert_int_equal(sfsm_opp_create(b, "from-b", &n), SFSM_EBUSY);
+    assert_null(n);
+    assert_int_equal(sfsm_fire(b, o, "qualify", &REP, NULL), SFSM_EBUSY);
+    assert_non_null(strstr(sfsm_errmsg(), "batch"));
+    assert_int_equal(sfsm_opp_version(o), 1);
+    assert_int_equal(sfsm_engine_migrate(b, NULL, NULL, NULL, NULL), SFSM_EBUSY);
+    assert_int_equal(sfsm_engine_rollback(f->engine), SFSM_OK);
+    /* after the batch, engine b writes normally */
+    assert_int_equal(sfsm_fire(b, o, "qualify", &REP, NULL), SFSM_OK);
+    sfsm_opp_free(o);
+    sfsm_engine_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +623,8 @@ int main(void)
         T(test_refused_fire_in_batch),
         T(test_commit_rollback_from_hook),
         T(test_hook_at_commit_fires_other),
+        T(test_scan_callback_cannot_write_in_batch),
+        T(test_other_engine_write_during_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,7 +270,21 @@ static void test_other_pipelines_ignored(void **state)
     assert_int_equal(sfsm_engine_migrate(e, NULL, NULL, NULL, &moved), SFSM_OK);
     assert_int_equal(moved, 4);
     assert_int_equal(history_count(e, "default-1"), 1);
+    /* this engine neither lists, opens nor exports the other pipeline's deals */
+    assert_int_equal(count_opps(e, NULL), 4);
+    assert_int_equal(sfsm_opp_open(e, "default-1", &o), SFSM_EINVAL);
+    assert_null(o);
+    assert_non_null(strstr(sfsm_errmsg(), "belongs to pipeline 'default'"));
+    char *doc = NULL;
+    assert_int_equal(sfsm_export_json_string(e, NULL, &doc, NULL), SFSM_OK);
+    assert_null(strstr(doc, "default-1"));
+    assert_non_null(strstr(doc, "\"b1\""));
+    sfsm_free(doc);
     sfsm_engine_free(e);
+    /* and the other way round */
+    d = engine(w, dflt);
+    assert_int_equal(count_opps(d, NULL), 1);
+    sfsm_engine_free(d);
     sfsm_pipeline_free(dflt);
 }
 

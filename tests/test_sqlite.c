@@ -409,6 +409,78 @@ static void test_new_file_is_current(void **state)
     remove_db(t.path);
 }
 
+static int announced;
+
+static void count_after(const sfsm_transition *t, void *ud)
+{
+    (void)t;
+    (void)ud;
+    announced++;
+}
+
+/* When SQLite itself rolls the whole transaction back after an error (disk
+ * full, I/O error; a trigger's RAISE(ROLLBACK) stands in for them here), the
+ * batch fails as a whole: no later write sneaks in outside it, the commit
+ * reports the failure, nothing is announced, and nothing of the batch stays. */
+static void test_sqlite_rolls_back_the_batch(void **state)
+{
+    (void)state;
+    tmpfile_ t;
+    tmp_path(&t);
+    sfsm_pipeline *p = NULL;
+    sfsm_store *s = NULL;
+    sfsm_engine *e = NULL;
+    sfsm_opp *o[3] = { NULL, NULL, NULL };
+    static const char *const ids[] = { "a", "b", "c" };
+    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
+    assert_int_equal(sfsm_store_open_sqlite(&s, t.path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
+    assert_int_equal(sfsm_engine_on_after(e, NULL, count_after, NULL), SFSM_OK);
+    for (int i = 0; i < 3; i++) {
+        sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
+        opts.id = ids[i];
+        opts.customer = "Acme";
+        assert_int_equal(sfsm_opp_create_ext(e, &opts, &o[i]), SFSM_OK);
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER boom BEFORE UPDATE ON opp WHEN NEW.title = 'boom' "
+                                  "BEGIN SELECT RAISE(ROLLBACK, 'disk full (simulated)'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    announced = 0;
+    assert_int_equal(sfsm_engine_begin(e), SFSM_OK);
+    assert_int_equal(sfsm_fire(e, o[0], "qualify", &REP, NULL), SFSM_OK);
+    assert_int_equal(sfsm_opp_set_title(o[1], "boom"), SFSM_OK);
+    assert_int_equal(sfsm_fire(e, o[1], "qualify", &REP, NULL), SFSM_ESTORAGE);
+    assert_non_null(strstr(sfsm_errmsg(), "disk full"));
+    assert_int_equal(sfsm_fire(e, o[2], "qualify", &REP, NULL), SFSM_ESTORAGE);
+    assert_int_equal(sfsm_engine_commit(e), SFSM_ESTORAGE);
+    assert_int_equal(announced, 0);
+    for (int i = 0; i < 3; i++) {
+        sfsm_opp *x = NULL;
+        assert_int_equal(sfsm_opp_open(e, ids[i], &x), SFSM_OK);
+        assert_string_equal(sfsm_opp_stage(x), "lead");
+        assert_int_equal(sfsm_opp_version(x), 1);
+        sfsm_opp_free(x);
+        assert_int_equal(history_count(e, ids[i]), 1);
+    }
+    /* the store works normally afterwards */
+    sfsm_opp_free(o[2]);
+    assert_int_equal(sfsm_opp_open(e, "c", &o[2]), SFSM_OK);
+    assert_int_equal(sfsm_fire(e, o[2], "qualify", &REP, NULL), SFSM_OK);
+    assert_int_equal(announced, 1);
+    for (int i = 0; i < 3; i++)
+        sfsm_opp_free(o[i]);
+    sfsm_engine_free(e);
+    sfsm_store_close(s);
+    sfsm_pipeline_free(p);
+    remove_db(t.path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_two_connections),
         cmocka_unit_test(test_migrates_version_1),
         cmocka_unit_test(test_new_file_is_current),
+        cmocka_unit_test(test_sqlite_rolls_back_the_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -962,6 +962,57 @@ static void test_backend_conflict(void **state)
     world_free(w);
 }
 
+/* Inside a batch, a history append failing after its put leaves a half
+ * write: that fire fails, every later write of the batch (fire, create,
+ * import, migrate) fails too, and the commit rolls it all back. */
+static void test_batch_fails_after_half_write(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    sfsm_opp *a = NULL, *b = NULL;
+    sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
+    opts.id = "a";
+    opts.customer = "Acme";
+    assert_int_equal(sfsm_opp_create_ext(w->e, &opts, &a), SFSM_OK);
+    opts.id = "b";
+    assert_int_equal(sfsm_opp_create_ext(w->e, &opts, &b), SFSM_OK);
+    char *before_a = fake_dump(w->fk, "a");
+    char *before_b = fake_dump(w->fk, "b");
+
+    assert_int_equal(sfsm_engine_begin(w->e), SFSM_OK);
+    set_fail(w->fk, FAIL_APPEND, 1);
+    assert_int_equal(sfsm_fire(w->e, a, "qualify", &REP, NULL), SFSM_ESTORAGE);
+    assert_non_null(strstr(sfsm_errmsg(), "rolled back"));
+    set_fail(w->fk, FAIL_APPEND, 0);
+    assert_int_equal(sfsm_opp_version(a), 1);
+    assert_int_equal(sfsm_fire(w->e, b, "qualify", &REP, NULL), SFSM_ESTORAGE);
+    sfsm_opp *c = NULL;
+    assert_int_equal(sfsm_opp_create(w->e, "c", &c), SFSM_ESTORAGE);
+    assert_null(c);
+    static const char doc[] = "{\"format\": \"salesfsm-opportunities\", \"version\": 1, \"opportunities\": []}";
+    assert_int_equal(sfsm_import_json(w->e, doc, sizeof doc - 1, NULL), SFSM_ESTORAGE);
+    assert_int_equal(sfsm_engine_migrate(w->e, NULL, NULL, NULL, NULL), SFSM_ESTORAGE);
+    assert_int_equal(sfsm_engine_commit(w->e), SFSM_ESTORAGE);
+    assert_int_equal(w->afters, 0);
+
+    char *after_a = fake_dump(w->fk, "a");
+    char *after_b = fake_dump(w->fk, "b");
+    assert_string_equal(before_a, after_a);
+    assert_string_equal(before_b, after_b);
+    free(before_a);
+    free(before_b);
+    free(after_a);
+    free(after_b);
+    /* a new batch starts clean */
+    assert_int_equal(sfsm_engine_begin(w->e), SFSM_OK);
+    assert_int_equal(sfsm_fire(w->e, b, "qualify", &REP, NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_commit(w->e), SFSM_OK);
+    assert_int_equal(w->afters, 1);
+    sfsm_opp_free(a);
+    sfsm_opp_free(b);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -983,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_backend_message_on_read),
         cmocka_unit_test(test_backend_conflict),
         cmocka_unit_test(test_open_unknown_stored_stage),
+        cmocka_unit_test(test_batch_fails_after_half_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,9 @@ SFSM_API int sfsm_engine_register_guard(sfsm_engine *e, const char *name, sfsm_c
  * Errors: SFSM_EINVAL (NULL or invalid argument, handle of another
  * pipeline), SFSM_ENOTFOUND (unknown event, role or unbound guard),
  * SFSM_ETRANSITION, SFSM_EPERM, SFSM_EGUARD, SFSM_EVETO, SFSM_ECONFLICT,
- * SFSM_EBUSY (fired from a hook of the same opportunity's transition),
+ * SFSM_EBUSY (fired from a hook of the same opportunity's transition, from a
+ * scan or history callback on the same store, or while another engine of
+ * this thread has a batch open on the store),
  * SFSM_ENOMEM, SFSM_ESTORAGE. The message names the offending input.
  */
 SFSM_API int sfsm_fire(sfsm_engine *e, sfsm_opp *o, const char *event, const sfsm_actor *actor, const char *note);

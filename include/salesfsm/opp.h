@@ -69,8 +69,10 @@ SFSM_API int sfsm_opp_create_ext(sfsm_engine *e, const sfsm_create_options *opts
 
 /*
  * Loads a stored opportunity. On success *out owns a new handle.
- * Errors: SFSM_EINVAL, SFSM_ENOTFOUND (no such id), SFSM_ENOMEM,
- * SFSM_ESTORAGE (including a stored stage this pipeline does not know).
+ * Errors: SFSM_EINVAL (also: the opportunity belongs to another pipeline
+ * sharing the store), SFSM_ENOTFOUND (no such id), SFSM_ENOMEM,
+ * SFSM_ESTORAGE (including a stored stage this pipeline does not know),
+ * SFSM_EBUSY (called from a scan or history callback on the same store).
  */
 SFSM_API int sfsm_opp_open(sfsm_engine *e, const char *id, sfsm_opp **out);
 
@@ -137,7 +139,8 @@ SFSM_API int sfsm_opp_save(sfsm_engine *e, sfsm_opp *o);
 SFSM_API int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *actor, const char *note);
 
 /*
- * Reads the history of opportunity `id`, oldest first, through cb.
+ * Reads the history of opportunity `id`, oldest first, through cb, which
+ * must not call back into the same store (SFSM_EBUSY).
  * Returns SFSM_OK, the non-zero value cb returned to stop, or an error:
  * SFSM_EINVAL, SFSM_ENOTFOUND, SFSM_ESTORAGE.
  */
@@ -163,8 +166,11 @@ SFSM_API int sfsm_filter_init(sfsm_filter *f, unsigned int version);
 typedef int (*sfsm_scan_cb)(const sfsm_opp *o, void *ud);
 
 /*
- * Calls cb for each stored opportunity matching f (NULL: all), in creation
- * order. Returns SFSM_OK, cb's non-zero value, or SFSM_EINVAL,
+ * Calls cb for each stored opportunity of the engine's pipeline (by name:
+ * other pipelines sharing the store are skipped) matching f (NULL: all), in
+ * creation order. cb must not call back into the same store (SFSM_EBUSY):
+ * collect ids and act after the scan. Returns SFSM_OK, cb's non-zero value,
+ * or SFSM_EINVAL,
  * SFSM_ENOTFOUND (f->stage is not a stage of the pipeline), SFSM_EVERSION,
  * SFSM_ENOMEM, SFSM_ESTORAGE.
  */
