@@ -356,6 +356,40 @@ static void add_text(exporter *x, const char *s, const char *what, uint64_t entr
     sfsm__buf_add_json_string(&x->b, s);
 }
 
+/* The members of a record go one to a line after its "id"; those of a
+ * history entry follow each other on the entry's line. */
+#define RECORD_SEP ",\n      "
+#define ENTRY_SEP ", "
+
+/* sep, then "name": — the names are plain ASCII and need no escaping. */
+static void add_key(sfsm_buf *b, const char *sep, const char *name)
+{
+    sfsm__buf_adds(b, sep);
+    sfsm__buf_add(b, "\"", 1);
+    sfsm__buf_adds(b, name);
+    sfsm__buf_adds(b, "\": ");
+}
+
+/* A text member. Its name also names it in the message if it is not UTF-8;
+ * entry is the history version it belongs to, 0 for the record. */
+static void add_text_member(exporter *x, const char *sep, const char *name, const char *value, uint64_t entry)
+{
+    add_key(&x->b, sep, name);
+    add_text(x, value, name, entry);
+}
+
+static void add_i64_member(sfsm_buf *b, const char *sep, const char *name, int64_t v)
+{
+    add_key(b, sep, name);
+    add_i64(b, v);
+}
+
+static void add_u64_member(sfsm_buf *b, const char *sep, const char *name, uint64_t v)
+{
+    add_key(b, sep, name);
+    add_u64(b, v);
+}
+
 static int cmp_attr(const void *a, const void *b)
 {
     return strcmp((*(const sfsm_attr *const *)a)->key, (*(const sfsm_attr *const *)b)->key);
@@ -364,35 +398,23 @@ static int cmp_attr(const void *a, const void *b)
 static void format_record(exporter *x, const sfsm_record *r)
 {
     sfsm_buf *b = &x->b;
-    sfsm__buf_adds(b, "{\n      \"id\": ");
-    add_text(x, r->id, "id", 0);
-    sfsm__buf_adds(b, ",\n      \"stage\": ");
-    add_text(x, r->stage, "stage", 0);
-    sfsm__buf_adds(b, ",\n      \"version\": ");
-    add_u64(b, r->version);
-    sfsm__buf_adds(b, ",\n      \"amount\": ");
-    add_i64(b, r->amount);
-    sfsm__buf_adds(b, ",\n      \"currency\": ");
-    add_text(x, r->currency, "currency", 0);
-    sfsm__buf_adds(b, ",\n      \"customer\": ");
-    add_text(x, r->customer, "customer", 0);
-    sfsm__buf_adds(b, ",\n      \"owner\": ");
-    add_text(x, r->owner, "owner", 0);
-    sfsm__buf_adds(b, ",\n      \"title\": ");
-    add_text(x, r->title, "title", 0);
-    sfsm__buf_adds(b, ",\n      \"expected_close_ms\": ");
-    add_i64(b, r->expected_close_ms);
-    sfsm__buf_adds(b, ",\n      \"created_ms\": ");
-    add_i64(b, r->created_ms);
-    sfsm__buf_adds(b, ",\n      \"updated_ms\": ");
-    add_i64(b, r->updated_ms);
-    sfsm__buf_adds(b, ",\n      \"stage_entered_ms\": ");
-    add_i64(b, r->stage_entered_ms);
-    sfsm__buf_adds(b, ",\n      \"pipeline\": ");
-    add_text(x, r->pipeline, "pipeline", 0);
-    sfsm__buf_adds(b, ",\n      \"pipeline_version\": ");
-    add_u64(b, r->pipeline_version);
-    sfsm__buf_adds(b, ",\n      \"attrs\": {");
+    sfsm__buf_adds(b, "{");
+    add_text_member(x, "\n      ", "id", r->id, 0);
+    add_text_member(x, RECORD_SEP, "stage", r->stage, 0);
+    add_u64_member(b, RECORD_SEP, "version", r->version);
+    add_i64_member(b, RECORD_SEP, "amount", r->amount);
+    add_text_member(x, RECORD_SEP, "currency", r->currency, 0);
+    add_text_member(x, RECORD_SEP, "customer", r->customer, 0);
+    add_text_member(x, RECORD_SEP, "owner", r->owner, 0);
+    add_text_member(x, RECORD_SEP, "title", r->title, 0);
+    add_i64_member(b, RECORD_SEP, "expected_close_ms", r->expected_close_ms);
+    add_i64_member(b, RECORD_SEP, "created_ms", r->created_ms);
+    add_i64_member(b, RECORD_SEP, "updated_ms", r->updated_ms);
+    add_i64_member(b, RECORD_SEP, "stage_entered_ms", r->stage_entered_ms);
+    add_text_member(x, RECORD_SEP, "pipeline", r->pipeline, 0);
+    add_u64_member(b, RECORD_SEP, "pipeline_version", r->pipeline_version);
+    add_key(b, RECORD_SEP, "attrs");
+    sfsm__buf_adds(b, "{");
     if (r->attr_count) {
         /* Backends hand attributes back sorted; sort anyway so that the
          * document does not depend on the backend's collation. */
@@ -444,23 +466,19 @@ static int format_entry(const sfsm_history_entry *h, void *ud)
     sfsm__buf_adds(b, x->entries ? ",\n        {\"version\": " : "\n        {\"version\": ");
     x->entries++;
     add_u64(b, h->version);
-    sfsm__buf_adds(b, ", \"at_ms\": ");
-    add_i64(b, h->at_ms);
-    sfsm__buf_adds(b, ", \"kind\": \"");
+    add_i64_member(b, ENTRY_SEP, "at_ms", h->at_ms);
+    add_key(b, ENTRY_SEP, "kind");
+    sfsm__buf_adds(b, "\"");
     sfsm__buf_adds(b, kind);
-    sfsm__buf_adds(b, "\", \"event\": ");
-    add_text(x, h->event, "event", h->version);
-    sfsm__buf_adds(b, ", \"from\": ");
-    add_text(x, h->from, "from", h->version);
-    sfsm__buf_adds(b, ", \"to\": ");
-    add_text(x, h->to, "to", h->version);
-    sfsm__buf_adds(b, ", \"actor\": ");
-    add_text(x, h->actor, "actor", h->version);
-    sfsm__buf_adds(b, ", \"role\": ");
-    add_text(x, h->role, "role", h->version);
-    sfsm__buf_adds(b, ", \"note\": ");
-    add_text(x, h->note, "note", h->version);
-    sfsm__buf_adds(b, ", \"fields\": [");
+    sfsm__buf_adds(b, "\"");
+    add_text_member(x, ENTRY_SEP, "event", h->event, h->version);
+    add_text_member(x, ENTRY_SEP, "from", h->from, h->version);
+    add_text_member(x, ENTRY_SEP, "to", h->to, h->version);
+    add_text_member(x, ENTRY_SEP, "actor", h->actor, h->version);
+    add_text_member(x, ENTRY_SEP, "role", h->role, h->version);
+    add_text_member(x, ENTRY_SEP, "note", h->note, h->version);
+    add_key(b, ENTRY_SEP, "fields");
+    sfsm__buf_adds(b, "[");
     const char *sep = "";
     for (unsigned bit = 0; bit < sizeof field_names / sizeof field_names[0]; bit++)
         if (h->fields >> bit & 1u) {

@@ -42,32 +42,59 @@ static void add_int(sfsm_buf *b, int64_t v)
 
 /* ---- escaping ---- */
 
-/* A DOT identifier as a quoted string. Inside quotes DOT only knows \" and
- * \\; a control character is written as the four characters \xHH so that
- * the file stays printable and the SVG (whose <title>s carry node names)
- * stays well-formed XML. The mapping is one to one: in the quoted text a
- * backslash is always followed by '\\', '"' or 'x'. */
-static void dot_id(sfsm_buf *b, const char *s)
+/* What one character becomes in some kind of text: NULL to keep it as it
+ * is, else its replacement ("" drops it). s points at the character (never
+ * the terminating NUL); s[1] may be looked at, for "\r\n". A replacement
+ * made up on the spot is written into buf (ESCAPE_BUF bytes). */
+#define ESCAPE_BUF 8
+typedef const char *(*escape_fn)(const char *s, char *buf);
+
+/* Appends s with each character escaped by escape. The languages differ
+ * only in which characters they replace and with what; the copying of the
+ * runs in between is the same for all of them. */
+static void add_escaped(sfsm_buf *b, const char *s, escape_fn escape)
 {
-    sfsm__buf_add(b, "\"", 1);
+    char buf[ESCAPE_BUF];
     const char *run = s;
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c != '"' && c != '\\' && !is_control(c))
+        const char *replacement = escape(s, buf);
+        if (!replacement)
             continue;
         sfsm__buf_add(b, run, (size_t)(s - run));
-        if (c == '"') {
-            sfsm__buf_add(b, "\\\"", 2);
-        } else if (c == '\\') {
-            sfsm__buf_add(b, "\\\\", 2);
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-            sfsm__buf_add(b, esc, 4);
-        }
+        sfsm__buf_adds(b, replacement);
         run = s + 1;
     }
     sfsm__buf_add(b, run, (size_t)(s - run));
+}
+
+/* In a DOT identifier (a quoted string) DOT only knows \" and \\; a control
+ * character is written as the four characters \xHH so that the file stays
+ * printable and the SVG (whose <title>s carry node names) stays well-formed
+ * XML. The mapping is one to one: in the quoted text a backslash is always
+ * followed by '\\', '"' or 'x'. */
+static const char *dot_id_escape(const char *s, char *buf)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = (unsigned char)*s;
+    if (c == '"')
+        return "\\\"";
+    if (c == '\\')
+        return "\\\\";
+    if (!is_control(c))
+        return NULL;
+    buf[0] = '\\';
+    buf[1] = 'x';
+    buf[2] = hex[c >> 4];
+    buf[3] = hex[c & 15];
+    buf[4] = '\0';
+    return buf;
+}
+
+/* A DOT identifier as a quoted string. */
+static void dot_id(sfsm_buf *b, const char *s)
+{
+    sfsm__buf_add(b, "\"", 1);
+    add_escaped(b, s, dot_id_escape);
     sfsm__buf_add(b, "\"", 1);
 }
 
@@ -76,28 +103,22 @@ static void dot_id(sfsm_buf *b, const char *s)
  * name stay literal; '&' becomes &amp; because Graphviz decodes HTML
  * entities in labels ("&lt;" would otherwise show as "<"). A line break
  * becomes \n (centred), other control characters a space. */
+static const char *dot_text_escape(const char *s, char *buf)
+{
+    (void)buf;
+    switch (*s) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '&': return "&amp;";
+    case '\n': return "\\n";
+    case '\r': return s[1] == '\n' ? "" : "\\n";
+    default: return is_control((unsigned char)*s) ? " " : NULL;
+    }
+}
+
 static void dot_text(sfsm_buf *b, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c != '"' && c != '\\' && c != '&' && !is_control(c))
-            continue;
-        sfsm__buf_add(b, run, (size_t)(s - run));
-        switch (c) {
-        case '"': sfsm__buf_add(b, "\\\"", 2); break;
-        case '\\': sfsm__buf_add(b, "\\\\", 2); break;
-        case '&': sfsm__buf_add(b, "&amp;", 5); break;
-        case '\n': sfsm__buf_add(b, "\\n", 2); break;
-        case '\r':
-            if (s[1] != '\n')
-                sfsm__buf_add(b, "\\n", 2);
-            break;
-        default: sfsm__buf_add(b, " ", 1);
-        }
-        run = s + 1;
-    }
-    sfsm__buf_add(b, run, (size_t)(s - run));
+    add_escaped(b, s, dot_text_escape);
 }
 
 /* Text inside a quoted Mermaid label. Mermaid has no backslash escapes; it
@@ -106,50 +127,43 @@ static void dot_text(sfsm_buf *b, const char *s)
  * read as HTML ('<', '>'), open a markdown string ('`') or a directive
  * ('%') are written as entities. A line break becomes <br/>, other control
  * characters a space. */
+static const char *mermaid_text_escape(const char *s, char *buf)
+{
+    (void)buf;
+    switch (*s) {
+    case '"': return "#quot;";
+    case '#': return "#35;";
+    case '&': return "#amp;";
+    case '<': return "#lt;";
+    case '>': return "#gt;";
+    case '|': return "#124;";
+    case '`': return "#96;";
+    case '%': return "#37;";
+    case '\n': return "<br/>";
+    case '\r': return s[1] == '\n' ? "" : "<br/>";
+    default: return is_control((unsigned char)*s) ? " " : NULL;
+    }
+}
+
 static void mermaid_text(sfsm_buf *b, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (!strchr("\"#&<>|`%", c) && !is_control(c))
-            continue;
-        sfsm__buf_add(b, run, (size_t)(s - run));
-        switch (c) {
-        case '"': sfsm__buf_adds(b, "#quot;"); break;
-        case '#': sfsm__buf_adds(b, "#35;"); break;
-        case '&': sfsm__buf_adds(b, "#amp;"); break;
-        case '<': sfsm__buf_adds(b, "#lt;"); break;
-        case '>': sfsm__buf_adds(b, "#gt;"); break;
-        case '|': sfsm__buf_adds(b, "#124;"); break;
-        case '`': sfsm__buf_adds(b, "#96;"); break;
-        case '%': sfsm__buf_adds(b, "#37;"); break;
-        case '\n': sfsm__buf_adds(b, "<br/>"); break;
-        case '\r':
-            if (s[1] != '\n')
-                sfsm__buf_adds(b, "<br/>");
-            break;
-        default: sfsm__buf_add(b, " ", 1);
-        }
-        run = s + 1;
-    }
-    sfsm__buf_add(b, run, (size_t)(s - run));
+    add_escaped(b, s, mermaid_text_escape);
 }
 
 /* A Mermaid %% comment runs to the end of the line: control characters
  * become spaces. Mermaid reads %%{...}%% directives even inside comments,
  * so '%' is written as #37; (comments are not decoded; it stays visible). */
+static const char *mermaid_comment_escape(const char *s, char *buf)
+{
+    (void)buf;
+    if (*s == '%')
+        return "#37;";
+    return is_control((unsigned char)*s) ? " " : NULL;
+}
+
 static void mermaid_comment(sfsm_buf *b, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c != '%' && !is_control(c))
-            continue;
-        sfsm__buf_add(b, run, (size_t)(s - run));
-        sfsm__buf_adds(b, c == '%' ? "#37;" : " ");
-        run = s + 1;
-    }
-    sfsm__buf_add(b, run, (size_t)(s - run));
+    add_escaped(b, s, mermaid_comment_escape);
 }
 
 typedef void (*text_fn)(sfsm_buf *b, const char *s);

@@ -103,6 +103,62 @@ typedef struct cli_env {
 int cli_env_open(cli_env *env, const char *db, const char *pipeline_path, int create);
 void cli_env_close(cli_env *env);
 
+/* ---- how commands begin (cli_cmd.c) ---- */
+
+/* What a store command was given on its command line, and its open store. */
+typedef struct cli_store_cmd {
+    const char *arg;        /* the positional argument; NULL when none was given */
+    const char *db;         /* --db; NULL: the default file */
+    const char *pipeline;   /* --pipeline; NULL: the built-in pipeline */
+    int json;               /* --json, where the command takes it */
+    cli_env env;            /* opened by cli_store_cmd_open and cli_opp_cmd_open */
+} cli_store_cmd;
+
+/* Whether a store command takes --json besides the store options. */
+enum { CLI_NO_JSON = 0, CLI_WITH_JSON = 1 };
+
+/*
+ * Parses argv as cli_parse does for a command that takes the store options
+ * (and --json with CLI_WITH_JSON) and at most one positional argument
+ * (spec->max_args <= 1). Returns as cli_parse; cmd->env is not opened.
+ */
+int cli_store_cmd_parse(const cli_spec *spec, int with_json, int argc, char **argv, cli_store_cmd *cmd);
+
+/*
+ * cli_store_cmd_parse, then opens cmd->env read-only (a missing store file
+ * is refused). Returns CLI_CONTINUE with the env open (the caller closes it
+ * with cli_env_close), else the exit code, already reported.
+ */
+int cli_store_cmd_open(const cli_spec *spec, int with_json, int argc, char **argv, cli_store_cmd *cmd);
+
+/*
+ * How a read-only command on one opportunity shows it, as JSON into w (which
+ * cli_run_opp_cmd then finishes) or as text. cmd->arg is the id asked for.
+ * Each returns SFSM_OK or a library error code.
+ */
+struct jsonw;   /* JSON output, below */
+
+typedef struct cli_opp_view {
+    int (*json)(const cli_store_cmd *cmd, const sfsm_opp *o, struct jsonw *w);
+    int (*text)(const cli_store_cmd *cmd, const sfsm_opp *o);
+} cli_opp_view;
+
+/*
+ * Runs a read-only command on one opportunity ("ID [--json]" and the store
+ * options): parses argv, opens the store and the opportunity (so that a
+ * missing one fails before any output) and shows it with view. Returns the
+ * exit code; failures are reported.
+ */
+int cli_run_opp_cmd(const cli_spec *spec, int argc, char **argv, const cli_opp_view *view);
+
+/*
+ * For pipeline commands without options ("[PIPELINE.json]"): parses argv as
+ * cli_parse does and loads the pipeline named (none: the built-in one).
+ * Returns CLI_CONTINUE with *p loaded (the caller frees it), else the exit
+ * code, already reported.
+ */
+int cli_pipeline_cmd_open(const cli_spec *spec, int argc, char **argv, sfsm_pipeline **p);
+
 /* ---- money and time text (money.c) ---- */
 
 /*

@@ -15,6 +15,22 @@ static int print_entry_json(const sfsm_history_entry *h, void *ud)
     return 0;
 }
 
+static int history_json(const cli_store_cmd *cmd, const sfsm_opp *o, jsonw *w)
+{
+    (void)o;
+    jw_begin_array(w);
+    int rc = sfsm_opp_history(cmd->env.engine, cmd->arg, print_entry_json, w);
+    jw_end_array(w);
+    return rc;
+}
+
+static int history_text(const cli_store_cmd *cmd, const sfsm_opp *o)
+{
+    (void)o;
+    printf("history of %s:\n", cmd->arg);
+    return sfsm_opp_history(cmd->env.engine, cmd->arg, print_entry_text, NULL);
+}
+
 int cmd_history(int argc, char **argv)
 {
     static const cli_spec spec = {
@@ -24,34 +40,6 @@ int cmd_history(int argc, char **argv)
         "  --json                as a JSON array of entries\n" CLI_STORE_HELP,
         1, 1
     };
-    const char *db = NULL, *pipeline = NULL;
-    int json = 0;
-    const cli_opt opts[] = { { "json", NULL, &json }, CLI_STORE_OPTS(db, pipeline), { NULL, NULL, NULL } };
-    const char *args[1];
-    size_t nargs;
-    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    cli_env env;
-    if (cli_env_open(&env, db, pipeline, 0) != CLI_OK)
-        return CLI_FAIL;
-    /* Open the opportunity first, so that a missing one fails before any output. */
-    sfsm_opp *o = NULL;
-    if ((rc = sfsm_opp_open(env.engine, args[0], &o)) == SFSM_OK) {
-        if (json) {
-            jsonw w;
-            jw_init(&w, stdout);
-            jw_begin_array(&w);
-            rc = sfsm_opp_history(env.engine, args[0], print_entry_json, &w);
-            jw_end_array(&w);
-            jw_finish(&w);
-        } else {
-            printf("history of %s:\n", args[0]);
-            rc = sfsm_opp_history(env.engine, args[0], print_entry_text, NULL);
-        }
-    }
-    rc = rc == SFSM_OK ? CLI_OK : cli_fail(rc);
-    sfsm_opp_free(o);
-    cli_env_close(&env);
-    return rc;
+    static const cli_opp_view view = { history_json, history_text };
+    return cli_run_opp_cmd(&spec, argc, argv, &view);
 }

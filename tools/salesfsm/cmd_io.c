@@ -19,26 +19,24 @@ int cmd_import(int argc, char **argv)
         "JSON path of the fault.\n\n" CLI_STORE_HELP,
         1, 1
     };
-    const char *db = NULL, *pipeline = NULL;
-    const cli_opt opts[] = { CLI_STORE_OPTS(db, pipeline), { NULL, NULL, NULL } };
-    const char *args[1];
-    size_t nargs;
-    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
+    cli_store_cmd cmd;
+    int rc = cli_store_cmd_parse(&spec, CLI_NO_JSON, argc, argv, &cmd);
     if (rc != CLI_CONTINUE)
         return rc;
+    /* The document is read before the store is opened (and maybe created),
+     * so that an unreadable one leaves no new store file behind. */
     char *json;
     size_t len, count = 0;
-    if (cli_read_file(args[0], &json, &len) != CLI_OK)
+    if (cli_read_file(cmd.arg, &json, &len) != CLI_OK)
         return CLI_FAIL;
-    cli_env env;
-    if (cli_env_open(&env, db, pipeline, 1) != CLI_OK) {
+    if (cli_env_open(&cmd.env, cmd.db, cmd.pipeline, 1) != CLI_OK) {
         free(json);
         return CLI_FAIL;
     }
-    if ((rc = sfsm_import_json(env.engine, json, len, &count)) == SFSM_OK)
+    if ((rc = sfsm_import_json(cmd.env.engine, json, len, &count)) == SFSM_OK)
         printf("%zu\n", count);
     rc = rc == SFSM_OK ? CLI_OK : cli_fail(rc);
-    cli_env_close(&env);
+    cli_env_close(&cmd.env);
     free(json);
     return rc;
 }
@@ -107,22 +105,16 @@ int cmd_export(int argc, char **argv)
         "standard output. 'salesfsm import' reads it back.\n\n" CLI_STORE_HELP,
         0, 1
     };
-    const char *db = NULL, *pipeline = NULL;
-    const cli_opt opts[] = { CLI_STORE_OPTS(db, pipeline), { NULL, NULL, NULL } };
-    const char *args[1];
-    size_t nargs;
-    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
+    cli_store_cmd cmd;
+    int rc = cli_store_cmd_open(&spec, CLI_NO_JSON, argc, argv, &cmd);
     if (rc != CLI_CONTINUE)
         return rc;
-    cli_env env;
-    if (cli_env_open(&env, db, pipeline, 0) != CLI_OK)
-        return CLI_FAIL;
-    if (nargs && strcmp(args[0], "-") != 0) {
-        rc = export_to_file(env.engine, args[0]);
+    if (cmd.arg && strcmp(cmd.arg, "-") != 0) {
+        rc = export_to_file(cmd.env.engine, cmd.arg);
     } else {
-        rc = sfsm_export_json(env.engine, NULL, write_out, stdout);
+        rc = sfsm_export_json(cmd.env.engine, NULL, write_out, stdout);
         rc = rc == SFSM_OK ? CLI_OK : rc > 0 ? cli_fail_msg(errno, "cannot write standard output") : cli_fail(rc);
     }
-    cli_env_close(&env);
+    cli_env_close(&cmd.env);
     return rc;
 }

@@ -17,24 +17,25 @@ int cmd_validate(int argc, char **argv)
         "standard input.\n\n",
         1, 1
     };
-    static const cli_opt opts[] = { { NULL, NULL, NULL } };
-    const char *args[1];
-    size_t nargs;
-    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
+    sfsm_pipeline *p;
+    int rc = cli_pipeline_cmd_open(&spec, argc, argv, &p);
     if (rc != CLI_CONTINUE)
         return rc;
-    sfsm_pipeline *p;
-    if (cli_load_pipeline(args[0], &p) != CLI_OK)
-        return CLI_FAIL;
     printf("ok: %s v%u, %zu stages, %zu events\n", sfsm_pipeline_name(p), (unsigned)sfsm_pipeline_version(p),
            sfsm_pipeline_stage_count(p), sfsm_pipeline_event_count(p));
     sfsm_pipeline_free(p);
     return CLI_OK;
 }
 
-/* Prints a library-made text (freed with sfsm_free), ending it with a newline. */
-static int print_text(int rc, char *text, size_t len)
+/* sfsm_pipeline_to_dot, _to_mermaid or _to_json. */
+typedef int (*pipeline_text_fn)(const sfsm_pipeline *p, char **text, size_t *len);
+
+/* Prints the text that to_text makes of p, ending it with a newline. */
+static int print_pipeline_text(const sfsm_pipeline *p, pipeline_text_fn to_text)
 {
+    char *text = NULL;
+    size_t len = 0;
+    int rc = to_text(p, &text, &len);
     if (rc)
         return cli_fail(rc);
     if (!text)
@@ -69,10 +70,7 @@ int cmd_graph(int argc, char **argv)
     sfsm_pipeline *p;
     if (cli_load_pipeline(nargs ? args[0] : NULL, &p) != CLI_OK)
         return CLI_FAIL;
-    char *text = NULL;
-    size_t len = 0;
-    rc = dot ? sfsm_pipeline_to_dot(p, &text, &len) : sfsm_pipeline_to_mermaid(p, &text, &len);
-    rc = print_text(rc, text, len);
+    rc = print_pipeline_text(p, dot ? sfsm_pipeline_to_dot : sfsm_pipeline_to_mermaid);
     sfsm_pipeline_free(p);
     return rc;
 }
@@ -85,19 +83,11 @@ int cmd_pipeline(int argc, char **argv)
         "'salesfsm validate' and --pipeline read: a starting point for your own.\n\n",
         0, 1
     };
-    static const cli_opt opts[] = { { NULL, NULL, NULL } };
-    const char *args[1];
-    size_t nargs;
-    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
+    sfsm_pipeline *p;
+    int rc = cli_pipeline_cmd_open(&spec, argc, argv, &p);
     if (rc != CLI_CONTINUE)
         return rc;
-    sfsm_pipeline *p;
-    if (cli_load_pipeline(nargs ? args[0] : NULL, &p) != CLI_OK)
-        return CLI_FAIL;
-    char *text = NULL;
-    size_t len = 0;
-    rc = sfsm_pipeline_to_json(p, &text, &len);
-    rc = print_text(rc, text, len);
+    rc = print_pipeline_text(p, sfsm_pipeline_to_json);
     sfsm_pipeline_free(p);
     return rc;
 }

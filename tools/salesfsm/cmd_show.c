@@ -49,6 +49,19 @@ static void print_text(const sfsm_pipeline *p, const sfsm_opp *o)
     print_next_events(p, o);
 }
 
+static int show_json(const cli_store_cmd *cmd, const sfsm_opp *o, jsonw *w)
+{
+    (void)cmd;
+    cli_opp_json(w, o);
+    return SFSM_OK;
+}
+
+static int show_text(const cli_store_cmd *cmd, const sfsm_opp *o)
+{
+    print_text(cmd->env.pipeline, o);
+    return SFSM_OK;
+}
+
 int cmd_show(int argc, char **argv)
 {
     static const cli_spec spec = {
@@ -58,29 +71,6 @@ int cmd_show(int argc, char **argv)
         "  --json                as a JSON object (amounts in minor units, times in ms)\n" CLI_STORE_HELP,
         1, 1
     };
-    const char *db = NULL, *pipeline = NULL;
-    int json = 0;
-    const cli_opt opts[] = { { "json", NULL, &json }, CLI_STORE_OPTS(db, pipeline), { NULL, NULL, NULL } };
-    const char *args[1];
-    size_t nargs;
-    int rc = cli_parse(&spec, opts, argc, argv, args, &nargs);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    cli_env env;
-    if (cli_env_open(&env, db, pipeline, 0) != CLI_OK)
-        return CLI_FAIL;
-    sfsm_opp *o = NULL;
-    if ((rc = sfsm_opp_open(env.engine, args[0], &o)) != SFSM_OK) {
-        rc = cli_fail(rc);
-    } else if (json) {
-        jsonw w;
-        jw_init(&w, stdout);
-        cli_opp_json(&w, o);
-        jw_finish(&w);
-    } else {
-        print_text(env.pipeline, o);
-    }
-    sfsm_opp_free(o);
-    cli_env_close(&env);
-    return rc;
+    static const cli_opp_view view = { show_json, show_text };
+    return cli_run_opp_cmd(&spec, argc, argv, &view);
 }
