@@ -670,7 +670,7 @@ static void erp_close(void *b)
 }
 
 static const sfsm_store_ops erp_ops = {
-    .version = SFSM_STORE_OPS_VERSION,
+    .version = 2,   /* no teams, targets or payments in this ERP's tables */
     .close = erp_close,
     .begin = erp_begin,
     .commit = erp_commit,

@@ -35,11 +35,26 @@ int sfsm_store_new(sfsm_store **out, const sfsm_store_ops *ops, void *backend)
         { "read_history", offsetof(sfsm_store_ops, read_history) },
         { "scan", offsetof(sfsm_store_ops, scan) },
     };
+    static const struct { const char *name; size_t off; } required_v3[] = {
+        { "team_put", offsetof(sfsm_store_ops, team_put) },
+        { "team_scan", offsetof(sfsm_store_ops, team_scan) },
+        { "target_put", offsetof(sfsm_store_ops, target_put) },
+        { "target_scan", offsetof(sfsm_store_ops, target_scan) },
+        { "payment_add", offsetof(sfsm_store_ops, payment_add) },
+        { "payment_scan", offsetof(sfsm_store_ops, payment_scan) },
+    };
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         void *fn;
         memcpy(&fn, (const char *)ops + required[i].off, sizeof fn);
         if (!fn)
             return sfsm_error_set(SFSM_EINVAL, "sfsm_store_new: required member '%s' is NULL", required[i].name);
+    }
+    for (size_t i = 0; ops->version >= 3 && i < sizeof required_v3 / sizeof required_v3[0]; i++) {
+        void *fn;
+        memcpy(&fn, (const char *)ops + required_v3[i].off, sizeof fn);
+        if (!fn)
+            return sfsm_error_set(SFSM_EINVAL, "sfsm_store_new: member '%s', required by ops version 3, is NULL",
+                                  required_v3[i].name);
     }
     sfsm_store *s = sfsm__calloc(1, sizeof *s);
     if (!s)
@@ -49,7 +64,9 @@ int sfsm_store_new(sfsm_store **out, const sfsm_store_ops *ops, void *backend)
         return sfsm_error_set(SFSM_ENOMEM, "sfsm_store_new: cannot create a mutex");
     }
     /* A backend of an older version has a shorter table: copy only that. */
-    size_t size = ops->version == 1 ? offsetof(sfsm_store_ops, stage_counts) : sizeof *ops;
+    size_t size = ops->version == 1   ? offsetof(sfsm_store_ops, stage_counts)
+                  : ops->version == 2 ? offsetof(sfsm_store_ops, team_put)
+                                      : sizeof *ops;
     memset(&s->ops, 0, sizeof s->ops);
     memcpy(&s->ops, ops, size);
     s->backend = backend;

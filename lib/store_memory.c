@@ -42,12 +42,46 @@ typedef struct mhist {
     uint8_t kind;
 } mhist;
 
-enum { UNDO_INSERT, UNDO_UPDATE, UNDO_HIST };
+/* Teams, targets and payments: small sorted arrays of fixed-size rows. */
+typedef struct mteam {
+    uint32_t owner, team;    /* interned; sorted by team name, then owner name */
+} mteam;
+
+typedef struct mtarget {
+    uint32_t subject, currency;   /* interned */
+    int32_t year, index;
+    uint8_t subject_kind, period_kind;
+    int64_t amount;
+} mtarget;                   /* sorted by the key of sfsm_store_ops.target_scan */
+
+typedef struct mpay {
+    uint32_t rec;            /* record index: creation order */
+    uint32_t currency;       /* interned */
+    uint32_t note;           /* text */
+    uint64_t seq;
+    int64_t amount, at;
+} mpay;                      /* sorted by rec, then seq */
+
+typedef struct vec {
+    char *data;
+    size_t n, cap, elem;
+} vec;
+
+typedef union vrow {
+    mteam team;
+    mtarget target;
+    mpay pay;
+} vrow;
+
+enum { UNDO_INSERT, UNDO_UPDATE, UNDO_HIST, UNDO_VEC_INSERT, UNDO_VEC_REMOVE, UNDO_VEC_SET };
 
 typedef struct undo {
     int kind;
     uint32_t rec;
     mrec old;            /* UNDO_UPDATE: the record before */
+    vec *v;              /* UNDO_VEC_*: the array, the row's position ... */
+    size_t pos;
+    vrow row;            /* ... and for REMOVE and SET the row before */
 } undo;
 
 /* Interned strings: an array of pointers into the arena plus a hash index. */
@@ -131,6 +165,7 @@ typedef struct memstore {
     size_t depth, marks_cap;
     mattr **garbage;     /* attr arrays replaced in the open transaction */
     size_t garbage_count, garbage_cap;
+    vec teams, targets, pays;
     /* scratch for get/scan/history results */
     sfsm_attr *out_attrs;
     size_t out_attrs_cap;
@@ -313,7 +348,53 @@ static void ix_remove(memstore *m, uint32_t r)
     m->ix[i] = 0;
 }
 
+/* ---- sorted arrays ---- */
+
+static void *vec_at(const vec *v, size_t i)
+{
+    return v->data + i * v->elem;
+}
+
+static int vec_reserve(vec *v, size_t n)
+{
+    return sfsm__grow((void **)&v->data, &v->cap, n, v->elem);
+}
+
+/* Needs room for one more (vec_reserve). */
+static void vec_insert(vec *v, size_t pos, const void *row)
+{
+    memmove(v->data + (pos + 1) * v->elem, v->data + pos * v->elem, (v->n - pos) * v->elem);
+    memcpy(v->data + pos * v->elem, row, v->elem);
+    v->n++;
+}
+
+static void vec_remove(vec *v, size_t pos)
+{
+    memmove(v->data + pos * v->elem, v->data + (pos + 1) * v->elem, (v->n - pos - 1) * v->elem);
+    v->n--;
+}
+
 /* ---- undo log ---- */
+
+/* Room for `n` more undo entries, so that the pushes after a change cannot
+ * fail. */
+static int log_reserve(memstore *m, size_t n)
+{
+    return m->depth && sfsm__grow((void **)&m->log, &m->log_cap, m->log_count + n, sizeof *m->log) ? -1 : 0;
+}
+
+/* Records a change of a sorted array (room reserved with log_reserve). */
+static void log_vec(memstore *m, int kind, vec *v, size_t pos, const void *old)
+{
+    if (m->depth == 0)
+        return;
+    undo *u = &m->log[m->log_count++];
+    u->kind = kind;
+    u->v = v;
+    u->pos = pos;
+    if (old)
+        memcpy(&u->row, old, v->elem);
+}
 
 static int log_push(memstore *m, int kind, uint32_t rec)
 {
@@ -335,7 +416,7 @@ static void undo_to(memstore *m, size_t mark)
 {
     while (m->log_count > mark) {
         undo *u = &m->log[--m->log_count];
-        mrec *r = REC(m, u->rec);
+        mrec *r = u->kind <= UNDO_HIST ? REC(m, u->rec) : NULL;
         switch (u->kind) {
         case UNDO_INSERT:
             ix_remove(m, u->rec);
@@ -357,6 +438,15 @@ static void undo_to(memstore *m, size_t mark)
         case UNDO_HIST:
             m->hist_count--;
             r->hist_last = u->old.hist_last;
+            break;
+        case UNDO_VEC_INSERT:
+            vec_remove(u->v, u->pos);
+            break;
+        case UNDO_VEC_REMOVE:
+            vec_insert(u->v, u->pos, &u->row);   /* the room it had is still there */
+            break;
+        case UNDO_VEC_SET:
+            memcpy(vec_at(u->v, u->pos), &u->row, u->v->elem);
             break;
         }
     }
@@ -589,22 +679,26 @@ oom:
     return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory appending history of '%.*s'", SFSM_MAX_ID, id);
 }
 
-static int mem_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
+/* Reports the history of record k, oldest first, to hcb (or, with the id,
+ * to scb). */
+static int emit_history(memstore *m, size_t k, sfsm_history_cb hcb, sfsm_history_scan_cb scb, void *ud)
 {
-    memstore *m = b;
-    long k = find_rec(m, id);
-    if (k < 0)
-        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
+    const mrec *r = REC(m, k);
     /* The links run newest to oldest; collect them to report oldest first. */
     size_t n = 0;
-    for (uint32_t i = REC(m, k)->hist_last; i; i = HIST(m, i - 1)->prev)
+    for (uint32_t i = r->hist_last; i; i = HIST(m, i - 1)->prev)
         n++;
-    uint32_t *order = sfsm__calloc(n ? n : 1, sizeof *order);
+    if (n == 0)
+        return SFSM_OK;
+    uint32_t order_stack[64];
+    uint32_t *order = n <= 64 ? order_stack : sfsm__calloc(n, sizeof *order);
     if (!order)
-        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory reading history of '%.*s'", SFSM_MAX_ID, id);
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory reading history of '%.*s'", SFSM_MAX_ID,
+                              text_of(m, r->id));
     size_t j = n;
-    for (uint32_t i = REC(m, k)->hist_last; i; i = HIST(m, i - 1)->prev)
+    for (uint32_t i = r->hist_last; i; i = HIST(m, i - 1)->prev)
         order[--j] = i - 1;
+    const char *id = text_of(m, r->id);
     int rc = SFSM_OK;
     for (j = 0; j < n && rc == SFSM_OK; j++) {
         const mhist *e = HIST(m, order[j]);
@@ -612,9 +706,28 @@ static int mem_read_history(void *b, const char *id, sfsm_history_cb cb, void *u
             e->version, e->at, e->kind, name_of(m, e->event), name_of(m, e->from), name_of(m, e->to),
             name_of(m, e->actor), name_of(m, e->role), text_of(m, e->note), e->fields, text_of(m, e->changes),
         };
-        rc = cb(&out, ud);
+        rc = hcb ? hcb(&out, ud) : scb(id, &out, ud);
     }
-    sfsm__free(order);
+    if (order != order_stack)
+        sfsm__free(order);
+    return rc;
+}
+
+static int mem_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
+{
+    memstore *m = b;
+    long k = find_rec(m, id);
+    if (k < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, id);
+    return emit_history(m, (size_t)k, cb, NULL, ud);
+}
+
+static int mem_history_scan(void *b, sfsm_history_scan_cb cb, void *ud)
+{
+    memstore *m = b;
+    int rc = SFSM_OK;
+    for (size_t k = 0; k < m->rec_count && rc == SFSM_OK; k++)
+        rc = emit_history(m, k, NULL, cb, ud);
     return rc;
 }
 
@@ -690,6 +803,228 @@ static int mem_stage_counts(void *b, sfsm_stage_count_cb cb, void *ud)
     return rc;
 }
 
+/* ---- teams ---- */
+
+static int team_cmp(const memstore *m, const mteam *a, const mteam *b)
+{
+    int c = strcmp(name_of(m, a->team), name_of(m, b->team));
+    return c ? c : strcmp(name_of(m, a->owner), name_of(m, b->owner));
+}
+
+static int mem_team_put(void *b, const char *owner, const char *team)
+{
+    memstore *m = b;
+    vec *v = &m->teams;
+    long owner_id = filter_id(m, owner);
+    size_t at = v->n;
+    for (size_t i = 0; owner_id > 0 && i < v->n; i++)
+        if (((mteam *)vec_at(v, i))->owner == (uint32_t)owner_id) {
+            at = i;
+            break;
+        }
+    if (!team) {
+        if (at == v->n)
+            return sfsm_error_set(SFSM_ENOTFOUND, "owner '%.*s' is in no team", SFSM_MAX_NAME, owner);
+        if (log_reserve(m, 1))
+            goto oom;
+        log_vec(m, UNDO_VEC_REMOVE, v, at, vec_at(v, at));
+        vec_remove(v, at);
+        return SFSM_OK;
+    }
+    mteam row;
+    long o = intern(m, owner), t = intern(m, team);
+    if (o < 0 || t < 0 || log_reserve(m, 2) || vec_reserve(v, v->n + 1))
+        goto oom;
+    row.owner = (uint32_t)o;
+    row.team = (uint32_t)t;
+    if (at < v->n) {
+        if (((mteam *)vec_at(v, at))->team == row.team)
+            return SFSM_OK;
+        log_vec(m, UNDO_VEC_REMOVE, v, at, vec_at(v, at));
+        vec_remove(v, at);
+    }
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (team_cmp(m, vec_at(v, mid), &row) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    vec_insert(v, lo, &row);
+    log_vec(m, UNDO_VEC_INSERT, v, lo, NULL);
+    return SFSM_OK;
+oom:
+    return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory putting '%.*s' into a team", SFSM_MAX_NAME, owner);
+}
+
+static int mem_team_scan(void *b, const char *team, sfsm_team_cb cb, void *ud)
+{
+    memstore *m = b;
+    long t = filter_id(m, team);
+    if (t < 0)
+        return SFSM_OK;
+    for (size_t i = 0; i < m->teams.n; i++) {
+        const mteam *r = vec_at(&m->teams, i);
+        if (t && r->team != (uint32_t)t)
+            continue;
+        int rc = cb(name_of(m, r->owner), name_of(m, r->team), ud);
+        if (rc)
+            return rc;
+    }
+    return SFSM_OK;
+}
+
+/* ---- targets ---- */
+
+static int cmp_int(long long a, long long b)
+{
+    return (a > b) - (a < b);
+}
+
+static int target_cmp(const memstore *m, const mtarget *a, const mtarget *b)
+{
+    int c = cmp_int(a->subject_kind, b->subject_kind);
+    if (!c && a->subject != b->subject)
+        c = strcmp(name_of(m, a->subject), name_of(m, b->subject));
+    if (!c)
+        c = cmp_int(a->year, b->year);
+    if (!c)
+        c = cmp_int(a->period_kind, b->period_kind);
+    if (!c)
+        c = cmp_int(a->index, b->index);
+    if (!c && a->currency != b->currency)
+        c = strcmp(name_of(m, a->currency), name_of(m, b->currency));
+    return c;
+}
+
+static int mem_target_put(void *b, const sfsm_target *t)
+{
+    memstore *m = b;
+    vec *v = &m->targets;
+    mtarget row;
+    memset(&row, 0, sizeof row);
+    long subject = intern(m, t->subject), currency = intern(m, t->currency);
+    if (subject < 0 || currency < 0 || log_reserve(m, 1) || vec_reserve(v, v->n + 1))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory storing a target of '%.*s'", SFSM_MAX_NAME,
+                              t->subject);
+    row.subject = (uint32_t)subject;
+    row.currency = (uint32_t)currency;
+    row.subject_kind = (uint8_t)t->subject_kind;
+    row.year = t->period.year;
+    row.period_kind = (uint8_t)t->period.kind;
+    row.index = t->period.index;
+    row.amount = t->amount;
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (target_cmp(m, vec_at(v, mid), &row) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < v->n && target_cmp(m, vec_at(v, lo), &row) == 0) {
+        log_vec(m, UNDO_VEC_SET, v, lo, vec_at(v, lo));
+        memcpy(vec_at(v, lo), &row, sizeof row);
+    } else {
+        vec_insert(v, lo, &row);
+        log_vec(m, UNDO_VEC_INSERT, v, lo, NULL);
+    }
+    return SFSM_OK;
+}
+
+static int mem_target_scan(void *b, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb,
+                           void *ud)
+{
+    memstore *m = b;
+    long s = filter_id(m, subject);
+    if (s < 0)
+        return SFSM_OK;
+    for (size_t i = 0; i < m->targets.n; i++) {
+        const mtarget *r = vec_at(&m->targets, i);
+        if ((s && (r->subject != (uint32_t)s || r->subject_kind != (uint8_t)kind)) || (year && r->year != year))
+            continue;
+        sfsm_target out = {
+            (sfsm_subject_kind)r->subject_kind, name_of(m, r->subject),
+            { r->year, (sfsm_period_kind)r->period_kind, r->index }, r->amount, name_of(m, r->currency),
+        };
+        int rc = cb(&out, ud);
+        if (rc)
+            return rc;
+    }
+    return SFSM_OK;
+}
+
+/* ---- payments ---- */
+
+/* First position in the payments whose (rec, seq) is not below (rec, seq). */
+static size_t pay_lower(const memstore *m, uint32_t rec, uint64_t seq)
+{
+    size_t lo = 0, hi = m->pays.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const mpay *p = vec_at(&m->pays, mid);
+        if (p->rec < rec || (p->rec == rec && p->seq < seq))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int mem_payment_add(void *b, const sfsm_payment *p)
+{
+    memstore *m = b;
+    long k = find_rec(m, p->opp_id);
+    if (k < 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, p->opp_id);
+    size_t at = pay_lower(m, (uint32_t)k, p->seq);
+    if (at < m->pays.n) {
+        const mpay *q = vec_at(&m->pays, at);
+        if (q->rec == (uint32_t)k && q->seq == p->seq)
+            return sfsm_error_set(SFSM_EEXISTS, "opportunity '%.*s' already has payment %llu", SFSM_MAX_ID,
+                                  p->opp_id, (unsigned long long)p->seq);
+    }
+    mpay row;
+    memset(&row, 0, sizeof row);
+    long currency = intern(m, p->currency), note = text_add(m, p->note);
+    if (currency < 0 || note < 0 || log_reserve(m, 1) || vec_reserve(&m->pays, m->pays.n + 1))
+        return sfsm_error_set(SFSM_ENOMEM, "memory store: out of memory storing a payment of '%.*s'", SFSM_MAX_ID,
+                              p->opp_id);
+    row.rec = (uint32_t)k;
+    row.currency = (uint32_t)currency;
+    row.note = (uint32_t)note;
+    row.seq = p->seq;
+    row.amount = p->amount;
+    row.at = p->at_ms;
+    vec_insert(&m->pays, at, &row);
+    log_vec(m, UNDO_VEC_INSERT, &m->pays, at, NULL);
+    return SFSM_OK;
+}
+
+static int mem_payment_scan(void *b, const char *opp_id, sfsm_payment_cb cb, void *ud)
+{
+    memstore *m = b;
+    size_t from = 0;
+    long k = -1;
+    if (opp_id) {
+        if ((k = find_rec(m, opp_id)) < 0)
+            return SFSM_OK;
+        from = pay_lower(m, (uint32_t)k, 0);
+    }
+    for (size_t i = from; i < m->pays.n; i++) {
+        const mpay *r = vec_at(&m->pays, i);
+        if (k >= 0 && r->rec != (uint32_t)k)
+            break;
+        sfsm_payment out = { text_of(m, REC(m, r->rec)->id), r->seq, r->amount, name_of(m, r->currency), r->at,
+                             text_of(m, r->note) };
+        int rc = cb(&out, ud);
+        if (rc)
+            return rc;
+    }
+    return SFSM_OK;
+}
+
 static void mem_close(void *b)
 {
     memstore *m = b;
@@ -714,6 +1049,9 @@ static void mem_close(void *b)
     sfsm__free(m->marks);
     sfsm__free(m->garbage);
     sfsm__free(m->out_attrs);
+    sfsm__free(m->teams.data);
+    sfsm__free(m->targets.data);
+    sfsm__free(m->pays.data);
     sfsm__free(m);
 }
 
@@ -729,6 +1067,13 @@ const sfsm_store_ops sfsm__memory_ops = {
     mem_read_history,
     mem_scan,
     mem_stage_counts,
+    mem_team_put,
+    mem_team_scan,
+    mem_target_put,
+    mem_target_scan,
+    mem_payment_add,
+    mem_payment_scan,
+    mem_history_scan,
 };
 
 int sfsm__memory_backend(void **out)
@@ -737,6 +1082,9 @@ int sfsm__memory_backend(void **out)
     if (m) {
         m->recs.elem = sizeof(mrec);
         m->hist.elem = sizeof(mhist);
+        m->teams.elem = sizeof(mteam);
+        m->targets.elem = sizeof(mtarget);
+        m->pays.elem = sizeof(mpay);
     }
     *out = m;
     return m ? SFSM_OK : sfsm_error_set(SFSM_ENOMEM, "out of memory for a memory store");

@@ -28,6 +28,8 @@ enum stmt_id {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
     S_GET, S_ATTRS, S_INSERT, S_UPDATE_ALL, S_UPDATE_STAGE, S_VERSION_OF,
     S_ATTR_CLEAR, S_ATTR_ADD, S_HIST_ADD, S_HIST_READ, S_SCAN, S_STAGE_COUNTS,
+    S_TEAM_PUT, S_TEAM_DEL, S_TEAM_SCAN, S_TARGET_PUT, S_TARGET_SCAN, S_PAY_ADD, S_PAY_SCAN_ONE,
+    S_PAY_SCAN_ALL, S_HIST_SCAN,
     S_COUNT
 };
 
@@ -53,6 +55,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_STAGE_COUNTS] = "SELECT pipeline, pipeline_version, stage, count(*) FROM opp GROUP BY 1, 2, 3",
     [S_SCAN] = "SELECT " OPP_COLUMNS " FROM opp WHERE (?1 IS NULL OR stage = ?1) AND (?2 IS NULL OR owner = ?2)"
                " AND (?3 IS NULL OR customer = ?3) AND (?4 = 0 OR updated_ms >= ?4) ORDER BY rowid",
+    [S_TEAM_PUT] = "INSERT OR REPLACE INTO team_member (owner, team) VALUES (?1, ?2)",
+    [S_TEAM_DEL] = "DELETE FROM team_member WHERE owner = ?1",
+    [S_TEAM_SCAN] = "SELECT owner, team FROM team_member WHERE ?1 IS NULL OR team = ?1 ORDER BY team, owner",
+    [S_TARGET_PUT] = "INSERT OR REPLACE INTO target (subject_kind, subject, year, period_kind, period_index, currency,"
+                     " amount) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_TARGET_SCAN] = "SELECT subject_kind, subject, year, period_kind, period_index, currency, amount FROM target"
+                      " WHERE (?2 IS NULL OR (subject_kind = ?1 AND subject = ?2)) AND (?3 = 0 OR year = ?3)"
+                      " ORDER BY subject_kind, subject, year, period_kind, period_index, currency",
+    [S_PAY_ADD] = "INSERT INTO payment (opp_id, seq, amount, currency, at_ms, note)"
+                  " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM opp WHERE id = ?1)",
+    [S_PAY_SCAN_ONE] = "SELECT opp_id, seq, amount, currency, at_ms, note FROM payment WHERE opp_id = ?1 ORDER BY seq",
+    [S_PAY_SCAN_ALL] = "SELECT p.opp_id, p.seq, p.amount, p.currency, p.at_ms, p.note FROM opp o"
+                       " JOIN payment p ON p.opp_id = o.id ORDER BY o.rowid, p.seq",
+    [S_HIST_SCAN] = "SELECT h.opp_id, h.version, h.at_ms, h.kind, h.event, h.from_stage, h.to_stage, h.actor, h.role,"
+                    " h.note, h.fields, h.changes FROM opp o JOIN history h ON h.opp_id = o.id"
+                    " ORDER BY o.rowid, h.version",
 };
 
 #define SP_CACHED 8   /* savepoint statements prepared once, per nesting level */
@@ -565,6 +583,180 @@ static int sq_stage_counts(void *b, sfsm_stage_count_cb cb, void *ud)
     return ret;
 }
 
+/* ---- teams, targets, payments (version 3) ---- */
+
+/* Runs a writing statement whose bindings are set; resets it. Sets *ext to
+ * the extended result code on failure. */
+static int step_write(sqlstore *q, sqlite3_stmt *s, int *ext)
+{
+    int rc = sqlite3_step(s);
+    *ext = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(q->db);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+static int sq_team_put(void *b, const char *owner, const char *team)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    sqlite3_stmt *s = stmt(q, team ? S_TEAM_PUT : S_TEAM_DEL);
+    if (!s)
+        return db_error(q, "prepare team");
+    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+    if (team)
+        sqlite3_bind_text(s, 2, team, -1, SQLITE_STATIC);
+    int rc = run(q, s, "team");
+    if (rc == SFSM_OK && !team && sqlite3_changes(q->db) == 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "owner '%.*s' is in no team", SFSM_MAX_NAME, owner);
+    return rc;
+}
+
+static int sq_team_scan(void *b, const char *team, sfsm_team_cb cb, void *ud)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    sqlite3_stmt *s = stmt(q, S_TEAM_SCAN);
+    if (!s)
+        return db_error(q, "prepare team scan");
+    bind_text(s, 1, team);
+    int rc, ret = SFSM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if ((ret = cb(col_text(s, 0), col_text(s, 1), ud)) != 0)
+            break;
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "team scan");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+static int sq_target_put(void *b, const sfsm_target *t)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    sqlite3_stmt *s = stmt(q, S_TARGET_PUT);
+    if (!s)
+        return db_error(q, "prepare target");
+    sqlite3_bind_int(s, 1, (int)t->subject_kind);
+    sqlite3_bind_text(s, 2, t->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, t->period.year);
+    sqlite3_bind_int(s, 4, (int)t->period.kind);
+    sqlite3_bind_int(s, 5, t->period.index);
+    sqlite3_bind_text(s, 6, t->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, t->amount);
+    return run(q, s, "store target");
+}
+
+static int sq_target_scan(void *b, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb,
+                          void *ud)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    sqlite3_stmt *s = stmt(q, S_TARGET_SCAN);
+    if (!s)
+        return db_error(q, "prepare target scan");
+    sqlite3_bind_int(s, 1, (int)kind);
+    bind_text(s, 2, subject);
+    sqlite3_bind_int(s, 3, year);
+    int rc, ret = SFSM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sfsm_target t = {
+            (sfsm_subject_kind)sqlite3_column_int(s, 0), col_text(s, 1),
+            { sqlite3_column_int(s, 2), (sfsm_period_kind)sqlite3_column_int(s, 3), sqlite3_column_int(s, 4) },
+            sqlite3_column_int64(s, 6), col_text(s, 5),
+        };
+        if ((ret = cb(&t, ud)) != 0)
+            break;
+    }
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "target scan");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+static int sq_payment_add(void *b, const sfsm_payment *p)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    if (p->seq > INT64_MAX)
+        return sfsm_error_set(SFSM_EINVAL, "payment seq %llu beyond INT64_MAX", (unsigned long long)p->seq);
+    sqlite3_stmt *s = stmt(q, S_PAY_ADD);
+    if (!s)
+        return db_error(q, "prepare payment");
+    sqlite3_bind_text(s, 1, p->opp_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)p->seq);
+    sqlite3_bind_int64(s, 3, p->amount);
+    sqlite3_bind_text(s, 4, p->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, p->at_ms);
+    bind_text(s, 6, p->note);
+    int ext, rc = step_write(q, s, &ext);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return sfsm_error_set(SFSM_EEXISTS, "opportunity '%.*s' already has payment %llu", SFSM_MAX_ID, p->opp_id,
+                              (unsigned long long)p->seq);
+    if (rc != SQLITE_DONE)
+        return db_error(q, "store payment");
+    if (sqlite3_changes(q->db) == 0)
+        return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, p->opp_id);
+    return SFSM_OK;
+}
+
+static int sq_payment_scan(void *b, const char *opp_id, sfsm_payment_cb cb, void *ud)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    sqlite3_stmt *s = stmt(q, opp_id ? S_PAY_SCAN_ONE : S_PAY_SCAN_ALL);
+    if (!s)
+        return db_error(q, "prepare payment scan");
+    if (opp_id)
+        sqlite3_bind_text(s, 1, opp_id, -1, SQLITE_TRANSIENT);
+    int rc, ret = SFSM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sfsm_payment p = {
+            col_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), col_text(s, 3),
+            sqlite3_column_int64(s, 4), col_text(s, 5),
+        };
+        if ((ret = cb(&p, ud)) != 0)
+            break;
+    }
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "payment scan");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+static int sq_history_scan(void *b, sfsm_history_scan_cb cb, void *ud)
+{
+    sqlstore *q = b;
+    if (q->broken)
+        return refuse_if_broken(q);
+    sqlite3_stmt *s = stmt(q, S_HIST_SCAN);
+    if (!s)
+        return db_error(q, "prepare history scan");
+    int rc, ret = SFSM_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sfsm_history_entry h = {
+            (uint64_t)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int(s, 3),
+            col_text(s, 4), col_text(s, 5), col_text(s, 6), col_text(s, 7), col_text(s, 8), col_text(s, 9),
+            (uint32_t)sqlite3_column_int64(s, 10), col_text(s, 11),
+        };
+        if ((ret = cb(col_text(s, 0), &h, ud)) != 0)
+            break;
+    }
+    if (ret == SFSM_OK && rc != SQLITE_DONE)
+        ret = db_error(q, "history scan");
+    sqlite3_reset(s);
+    return ret;
+}
+
 static void sq_close(void *b)
 {
     sqlstore *q = b;
@@ -586,6 +778,8 @@ static void sq_close(void *b)
 static const sfsm_store_ops sqlite_ops = {
     SFSM_STORE_OPS_VERSION, sq_close, sq_begin, sq_commit, sq_rollback,
     sq_get, sq_put, sq_append, sq_read_history, sq_scan, sq_stage_counts,
+    sq_team_put, sq_team_scan, sq_target_put, sq_target_scan, sq_payment_add, sq_payment_scan,
+    sq_history_scan,
 };
 
 /* ---- opening ---- */

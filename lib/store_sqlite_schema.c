@@ -29,6 +29,16 @@ static const char *const schema_v1 =
 static const char *const migrations[] = {
     /* 1 -> 2: history by time, for reports over a period ("as of", funnel) */
     "CREATE INDEX history_at ON history(at_ms);",
+    /* 2 -> 3: teams, targets and payments (targets.h) */
+    "CREATE TABLE team_member (owner TEXT NOT NULL PRIMARY KEY, team TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX team_member_team ON team_member(team, owner);"
+    "CREATE TABLE target (subject_kind INTEGER NOT NULL, subject TEXT NOT NULL, year INTEGER NOT NULL,"
+    " period_kind INTEGER NOT NULL, period_index INTEGER NOT NULL, currency TEXT NOT NULL,"
+    " amount INTEGER NOT NULL,"
+    " PRIMARY KEY (subject_kind, subject, year, period_kind, period_index, currency)) WITHOUT ROWID;"
+    "CREATE TABLE payment (opp_id TEXT NOT NULL, seq INTEGER NOT NULL, amount INTEGER NOT NULL,"
+    " currency TEXT NOT NULL, at_ms INTEGER NOT NULL, note TEXT,"
+    " PRIMARY KEY (opp_id, seq)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == SFSM_SQLITE_SCHEMA_VERSION - 1,

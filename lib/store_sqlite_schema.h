@@ -5,7 +5,7 @@
 
 #include <sqlite3.h>
 
-#define SFSM_SQLITE_SCHEMA_VERSION 2
+#define SFSM_SQLITE_SCHEMA_VERSION 3
 #define SFSM_SQLITE_APPLICATION_ID 0x5346534D   /* "SFSM": marks a file as ours */
 
 /* Decides, without writing anything, whether the file at db is a salesfsm

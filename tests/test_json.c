@@ -998,7 +998,7 @@ static void raw_close(void *b)
 
 static const sfsm_store_ops raw_ops = {
     1, raw_close, raw_begin, raw_commit, raw_rollback, raw_get, raw_put, raw_append,
-    raw_read_history, raw_scan, NULL,
+    raw_read_history, raw_scan, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 static rawstore *raw_open(fixture *f, target *t)

@@ -357,6 +357,19 @@ static sqlite3_int64 query_int(const char *path, const char *sql)
     return v;
 }
 
+/* The schema version this library writes (lib/store_sqlite_schema.h). */
+#define CURRENT_SCHEMA 3
+
+/* Tables and indexes of the current schema that older versions lack. */
+static void assert_current_schema(const char *path)
+{
+    assert_int_equal(query_int(path, "PRAGMA user_version"), CURRENT_SCHEMA);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('team_member',"
+                                     " 'team_member_team', 'target', 'payment')"),
+                     4);
+}
+
 static void test_migrates_version_1(void **state)
 {
     (void)state;
@@ -380,18 +393,20 @@ static void test_migrates_version_1(void **state)
     assert_int_equal(sfsm_opp_amount(o), 500000);
     assert_int_equal(history_count(e, "old-1"), 2);
     assert_int_equal(sfsm_fire(e, o, "quote", &REP, NULL), SFSM_OK);
+    /* the version-3 tables are there and in use */
+    assert_int_equal(sfsm_team_set(e, "Ravi", "north"), SFSM_OK);
     sfsm_opp_free(o);
     sfsm_engine_free(e);
     sfsm_store_close(s);
     sfsm_pipeline_free(p);
 
-    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 2);
-    assert_int_equal(query_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 1);
+    assert_current_schema(t.path);
     assert_int_equal(query_int(t.path, "SELECT count(*) FROM history WHERE opp_id = 'old-1'"), 3);
+    assert_int_equal(query_int(t.path, "SELECT count(*) FROM team_member WHERE owner = 'Ravi'"), 1);
     /* opening again does not migrate twice */
     assert_int_equal(sfsm_store_open_sqlite(&s, t.path, NULL), SFSM_OK);
     sfsm_store_close(s);
-    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(t.path, "PRAGMA user_version"), CURRENT_SCHEMA);
     remove_db(t.path);
 }
 
@@ -403,9 +418,8 @@ static void test_new_file_is_current(void **state)
     tmpfile_ t;
     tmp_path(&t);
     create_salesfsm_file(t.path, 0);
-    assert_int_equal(query_int(t.path, "PRAGMA user_version"), 2);
+    assert_current_schema(t.path);
     assert_int_equal(query_int(t.path, "PRAGMA application_id"), 0x5346534D);
-    assert_int_equal(query_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 1);
     remove_db(t.path);
 }
 

@@ -351,8 +351,9 @@ static int fk_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
 }
 
 static const sfsm_store_ops FAKE_OPS = {
-    SFSM_STORE_OPS_VERSION, fk_close, fk_begin, fk_commit, fk_rollback,
+    2, fk_close, fk_begin, fk_commit, fk_rollback,
     fk_get, fk_put, fk_append, fk_read, fk_scan, NULL, /* no stage_counts: the engine scans */
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL,         /* version 3 members: not a version-3 backend */
 };
 
 static void fake_free(fake *fk)

@@ -12,5 +12,7 @@
 #include "store.h"
 #include "engine.h"
 #include "export.h"
+#include "targets.h"
+#include "report.h"
 
 #endif

@@ -23,7 +23,28 @@ ASSISTANT = ["--actor", "Zhao Li", "--role", "assistant"]
 SUPPORT = ["--actor", "Sun Hao", "--role", "support"]
 
 SUBCOMMANDS = ["demo", "validate", "graph", "pipeline", "create", "fire", "show", "history", "list",
-               "import", "export"]
+               "import", "export", "report", "team", "target", "pay", "payments"]
+
+REPORT_KINDS = ["pipeline", "forecast", "funnel", "win-rate", "velocity", "stale", "calibration", "attainment",
+                "receivables"]
+
+
+def money(minor):
+    """Minor units as the CLI writes them: 1,234,567.89."""
+    sign = "-" if minor < 0 else ""
+    return f"{sign}{abs(minor) // 100:,}.{abs(minor) % 100:02d}"
+
+
+def percent(bp):
+    """Basis points as the CLI writes them: one decimal, rounded down."""
+    return f"{bp // 100}.{bp // 10 % 10}"
+
+
+def current_quarter():
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+
 
 
 class CliTestCase(unittest.TestCase):
@@ -418,6 +439,33 @@ class Demo(CliTestCase):
         other = self.run_cli("demo", "--no-progress", "--seed", "8", "--days", "90", "--db", "other.db")
         self.assertNotEqual(other.stdout, out)
         self.assertIn("90 days", other.stdout)
+        self.assertIn("forecast for 2026-Q2", other.stdout)
+        self.assertIn("attainment against target, 2026-Q1", other.stdout)
+
+    def test_demo_teams_targets_payments_and_reports(self):
+        out = self.run_cli("demo", "--no-progress", "--seed", "7").stdout
+        self.assertIn("teams: East (Li Wei, Wang Fang); South (Chen Jie, Liu Yang)", out)
+        self.assertIn("forecast for 2027-Q1", out)
+        self.assertIn("attainment against target, 2026-Q4", out)
+        db = ["--db", "salesfsm-demo.db"]
+        self.assertEqual(self.json_of("team", "list", "--json", *db),
+                         [{"team": "East", "owner": "Li Wei"}, {"team": "East", "owner": "Wang Fang"},
+                          {"team": "South", "owner": "Chen Jie"}, {"team": "South", "owner": "Liu Yang"}])
+        targets = self.json_of("target", "list", "--json", "--owner", "Li Wei", *db)
+        self.assertEqual([t["period"] for t in targets], ["2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"])
+        self.assertEqual(sum(t["amount"] for t in targets[1:]), targets[0]["amount"])
+        payments = self.json_of("payments", "--json", *db)
+        self.assertGreater(len(payments), 10)
+        self.assertTrue(all(p["currency"] == "CNY" and p["amount"] > 0 for p in payments))
+        # The attainment the demo printed is the report's.
+        att = self.json_of("report", "attainment", "--period", "2026-Q4", "--json", *db)
+        self.assertEqual(att["report"], "attainment")
+        rows = [dict(zip(att["columns"], r)) for r in att["rows"]]
+        self.assertEqual([r["subject"] for r in rows if r["subject_kind"] == "team"], ["East", "South"])
+        for r in rows:
+            if r["subject_kind"] == "owner":
+                self.assertIn(money(r["won"]), out)
+                self.assertIn(money(r["target"]), out)
 
     def test_demo_replaces_only_its_own_store(self):
         with open(self.path("notes.db"), "w") as f:
@@ -432,6 +480,269 @@ class Demo(CliTestCase):
         self.assertEqual(p.stderr, "", "no progress bar when stderr is not a terminal")
         ids = [o["id"] for o in self.json_of("list", "--db", "store.db", "--json")]
         self.assertNotIn("mine", ids)
+
+
+class Reports(CliTestCase):
+    """report, team, target, pay and payments."""
+
+    def assert_usage_error(self, *args, says):
+        p = self.run_cli(*args, expect=2)
+        self.assertIn(says, p.stderr)
+        self.assertIn("usage:", p.stderr)
+        self.assertEqual(p.stdout, "")
+
+    def won_deal(self, opp, amount="1000", currency="CNY", owner="li", db="t.db"):
+        self.create("--id", opp, "--customer", "Acme", "--owner", owner, "--amount", amount, "--currency", currency,
+                    db=db)
+        for event in ("qualify", "quote", "negotiate", "sign"):
+            self.fire(opp, event, *REP, db=db)
+
+    def table(self, text):
+        """The rows of a text table, split on runs of two or more spaces."""
+        return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()[1:] if line.strip()]
+
+    def test_usage_errors(self):
+        e = self.assert_usage_error
+        e("report", says="missing KIND")
+        e("report", "pipelin", says="unknown report kind 'pipelin'")
+        e("report", "velocity", "--period", "2026-Q5", says="is not a period")
+        e("report", "velocity", "--period", "2026-13", says="is not a period")
+        e("report", "velocity", "--period", "2026-W54", says="is not a period")
+        e("report", "velocity", "--period", "26-Q1", says="is not a period")
+        e("report", "velocity", "--period", "1969", says="is not a period")
+        e("report", "funnel", "--from", "2026-02-30", says="is not a date")
+        e("report", "funnel", "--from", "2026-13-01", says="is not a date")
+        e("report", "funnel", "--to", "2026/07/01", says="is not a date")
+        e("report", "stale", "--as-of", "yesterday", says="is not a date")
+        e("report", "funnel", "--from", "2026-07-01", "--to", "2026-07-01", says="is not before")
+        e("report", "funnel", "--period", "2026", "--from", "2026-01-01", says="exclude each other")
+        e("report", "forecast", says="needs a period")
+        e("report", "attainment", says="needs a period")
+        e("team", says="missing subcommand")
+        e("team", "join", says="unknown subcommand 'join'")
+        e("team", "set", "li", says="missing TEAM")
+        e("target", "set", "--period", "2026", "--amount", "5", says="--owner O or --team T is required")
+        e("target", "set", "--owner", "a", "--team", "b", "--period", "2026", "--amount", "5", says="exclude")
+        e("target", "set", "--owner", "a", "--period", "2026-Q0", "--amount", "5", says="is not a period")
+        e("target", "set", "--owner", "a", "--period", "2026", "--amount", "1.234", says="is not an amount")
+        e("target", "set", "--owner", "a", "--period", "2026", "--amount", "-1", says="is not an amount")
+        e("target", "split", "--owner", "a", "--year", "2026", "--amount", "5", "--into", "fortnights",
+          says="--into")
+        e("target", "split", "--owner", "a", "--year", "26x", "--amount", "5", "--into", "quarters", says="--year")
+        e("target", "split", "--owner", "a", "--year", "2026", "--amount", "5", "--into", "quarters",
+          "--weights", "1,2,3", says="--weights")
+        e("target", "split", "--owner", "a", "--year", "2026", "--amount", "5", "--into", "months",
+          "--weights", "1,,2", says="--weights")
+        e("target", "list", "--year", "0", says="--year")
+        e("pay", "X", says="--amount is required")
+        e("pay", "X", "--amount", "0", says="more than 0")
+        e("pay", "X", "--amount", "12.345", says="is not an amount")
+        e("pay", "--amount", "5", says="missing ID")
+        e("payments", "A", "B", says="unexpected argument 'B'")
+        self.assertEqual(os.listdir(self.dir), [])
+        # On a missing store the commands fail without creating it.
+        for args in (["report", "pipeline"], ["team", "list"], ["target", "list"], ["payments"],
+                     ["pay", "X", "--amount", "5"], ["team", "unset", "li"]):
+            with self.subTest(args=args):
+                p = self.run_cli(*args, "--db", "missing.db", expect=1)
+                self.assertRegex(p.stderr, r"^salesfsm: SFSM_ENOTFOUND: .*missing\.db")
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_teams(self):
+        for owner, team in (("wang", "East"), ("li", "East"), ("chen", "South"), ("liu", "South")):
+            self.assertEqual(self.run_cli("team", "set", owner, team, "--db", "t.db").stdout,
+                             f"{owner} is in team {team}\n")
+        self.run_cli("team", "set", "liu", "East", "--db", "t.db")   # moves
+        self.assertEqual(self.json_of("team", "list", "--json", "--db", "t.db"),
+                         [{"team": "East", "owner": "li"}, {"team": "East", "owner": "liu"},
+                          {"team": "East", "owner": "wang"}, {"team": "South", "owner": "chen"}])
+        text = self.run_cli("team", "list", "South", "--db", "t.db").stdout
+        self.assertRegex(text, r"South\s+chen\n1 member\n$")
+        self.assertEqual(self.run_cli("team", "unset", "chen", "--db", "t.db").stdout, "chen is in no team\n")
+        p = self.run_cli("team", "unset", "chen", "--db", "t.db", expect=1)
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_ENOTFOUND: ")
+        self.assertEqual(self.json_of("team", "list", "South", "--json", "--db", "t.db"), [])
+
+    def test_targets(self):
+        p = self.run_cli("target", "set", "--owner", "li", "--period", "2026-Q3", "--amount", "1000000", "--db", "t.db")
+        self.assertEqual(p.stdout, "target of owner li for 2026-Q3: CNY 1,000,000.00\n")
+        self.run_cli("target", "set", "--owner", "li", "--period", "2026-w27", "--amount", "5", "--currency", "USD",
+                     "--db", "t.db")
+        self.run_cli("target", "set", "--team", "East", "--period", "2026-07", "--amount", "0", "--db", "t.db")
+        # 100.00 split 1:1:1:0: floor parts, the remainder to the earliest.
+        p = self.run_cli("target", "split", "--team", "East", "--year", "2026", "--amount", "100", "--into",
+                         "quarters", "--weights", "1,1,1,0", "--db", "t.db")
+        self.assertIn("2026-Q1", p.stdout)
+        self.assertIn("33.34", p.stdout)
+        east = self.json_of("target", "list", "--team", "East", "--json", "--db", "t.db")
+        self.assertEqual([(t["period"], t["amount"]) for t in east],
+                         [("2026", 10000), ("2026-Q1", 3334), ("2026-Q2", 3333), ("2026-Q3", 3333), ("2026-Q4", 0),
+                          ("2026-07", 0)])
+        self.assertTrue(all(t["subject_kind"] == "team" and t["currency"] == "CNY" for t in east))
+        # Months and weeks: the parts add up to the year exactly.
+        self.run_cli("target", "split", "--owner", "wang", "--year", "2027", "--amount", "1000000.01", "--into",
+                     "months", "--db", "t.db")
+        self.run_cli("target", "split", "--owner", "chen", "--year", "2026", "--amount", "999", "--into", "weeks",
+                     "--db", "t.db")
+        for owner, year, parts in (("wang", "2027", 12), ("chen", "2026", 53)):
+            ts = self.json_of("target", "list", "--owner", owner, "--year", year, "--json", "--db", "t.db")
+            self.assertEqual(len(ts), parts + 1)
+            self.assertEqual(sum(t["amount"] for t in ts[1:]), ts[0]["amount"])
+        # 2027 has 52 ISO weeks: 53 weights are refused by the library.
+        p = self.run_cli("target", "split", "--owner", "x", "--year", "2027", "--amount", "5", "--into", "weeks",
+                         "--weights", ",".join(["1"] * 53), "--db", "t.db", expect=1)
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_EINVAL: .*weights")
+        text = self.run_cli("target", "list", "--owner", "li", "--db", "t.db").stdout
+        self.assertRegex(text, r"owner\s+li\s+2026-Q3\s+CNY\s+1,000,000.00")
+        self.assertRegex(text, r"owner\s+li\s+2026-W27\s+USD\s+5.00")
+        self.assertIn("2 targets", text)
+        self.assertEqual(len(self.json_of("target", "list", "--year", "2027", "--json", "--db", "t.db")), 13)
+
+    def test_pay_and_payments(self):
+        self.won_deal("A", "1000")
+        self.create("--id", "B", "--customer", "Beta", "--amount", "50", "--owner", "li")
+        p = self.run_cli("pay", "A", "--amount", "300", "--note", "deposit", "--db", "t.db")
+        self.assertEqual(p.stdout, "A: payment 1 of CNY 300.00 recorded; collected 300.00 of 1,000.00, "
+                                   "outstanding 700.00\n")
+        p = self.run_cli("pay", "A", "--amount", "200.50", "--currency", "CNY", "--db", "t.db")
+        self.assertIn("payment 2 of CNY 200.50", p.stdout)
+        self.assertIn("outstanding 499.50", p.stdout)
+
+        # Refused by the library: exit 1 with its message, nothing recorded.
+        p = self.run_cli("pay", "B", "--amount", "10", "--db", "t.db", expect=1)
+        self.assertEqual(p.stdout, "")
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_EINVAL: .*'B' is at stage 'lead', which is not won")
+        p = self.run_cli("pay", "A", "--amount", "499.51", "--db", "t.db", expect=1)
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_EINVAL: .*more than is outstanding")
+        p = self.run_cli("pay", "A", "--amount", "1", "--currency", "USD", "--db", "t.db", expect=1)
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_EINVAL: .*currency")
+        p = self.run_cli("pay", "nope", "--amount", "1", "--db", "t.db", expect=1)
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_ENOTFOUND: ")
+
+        pays = self.json_of("payments", "A", "--json", "--db", "t.db")
+        self.assertEqual([(x["opp_id"], x["seq"], x["amount"], x["currency"], x["note"]) for x in pays],
+                         [("A", 1, 30000, "CNY", "deposit"), ("A", 2, 20050, "CNY", None)])
+        self.assertEqual(self.json_of("payments", "--json", "--db", "t.db"), pays)
+        self.assertEqual(self.json_of("payments", "B", "--json", "--db", "t.db"), [])
+        text = self.run_cli("payments", "--db", "t.db").stdout
+        self.assertRegex(text, r"A\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+CNY\s+300.00\s+deposit")
+        self.assertTrue(text.endswith("2 payments\n"))
+        p = self.run_cli("payments", "nope", "--db", "t.db", expect=1)
+        self.assertEqual(p.stdout, "")
+
+        rec = self.json_of("report", "receivables", "--json", "--db", "t.db")
+        self.assertEqual(rec["report"], "receivables")
+        rows = [dict(zip(rec["columns"], r)) for r in rec["rows"]]
+        a = next(r for r in rows if r["id"] == "A")
+        self.assertEqual((a["won"], a["collected"], a["outstanding"]), (100000, 50050, 49950))
+        text = self.run_cli("report", "receivables", "--db", "t.db").stdout
+        self.assertRegex(text, r"(?m)^A\s+li\s+CNY\s+1,000.00\s+500.50\s+499.50\s+\d{4}-\d\d-\d\d\s+0.0")
+        self.assertRegex(text, r"(?m)^total\s+li\s+CNY\s+1,000.00\s+500.50\s+499.50")
+
+    def test_reports_on_cli_data(self):
+        quarter = current_quarter()
+        self.won_deal("A", "1000")
+        self.won_deal("C", "250.50", currency="USD", owner="wang")
+        self.create("--id", "B", "--customer", "Beta", "--amount", "50", "--owner", "li")
+        self.create("--id", "D", "--customer", "Delta", "--owner", "wang")
+        self.fire("D", "lose", *REP, "--note", "no budget")
+        self.run_cli("team", "set", "li", "East", "--db", "t.db")
+        self.run_cli("target", "set", "--owner", "li", "--period", quarter, "--amount", "4000", "--db", "t.db")
+
+        pipe = self.json_of("report", "pipeline", "--json", "--db", "t.db")
+        self.assertEqual(pipe["columns"], ["stage", "currency", "count", "amount", "weighted"])
+        rows = {(r[0], r[1]): r[2:] for r in pipe["rows"]}
+        self.assertEqual(rows[("signed", "CNY")], [1, 100000, 100000])
+        self.assertEqual(rows[("signed", "USD")], [1, 25050, 25050])
+        self.assertEqual(rows[("lead", "CNY")], [1, 5000, 500])
+        text = self.run_cli("report", "pipeline", "--db", "t.db").stdout
+        self.assertRegex(text.splitlines()[0], r"^stage\s+currency\s+count\s+amount\s+weighted$")
+        self.assertIn(["signed", "CNY", "1", "1,000.00", "1,000.00"], self.table(text))
+        self.assertIn(["lead", "CNY", "1", "50.00", "5.00"], self.table(text))
+        self.assertEqual(len(self.table(text)), len(pipe["rows"]))
+        # Filters: owner, team, customer.
+        only = self.json_of("report", "pipeline", "--owner", "wang", "--json", "--db", "t.db")
+        self.assertEqual(sorted((r[0], r[1] or "-", r[2]) for r in only["rows"]),
+                         [("lost", "-", 1), ("signed", "USD", 1)])   # D has no amount: currency null
+        team = self.json_of("report", "pipeline", "--team", "East", "--json", "--db", "t.db")
+        self.assertEqual(sorted((r[0], r[2]) for r in team["rows"]), [("lead", 1), ("signed", 1)])
+        cust = self.json_of("report", "pipeline", "--customer", "Beta", "--json", "--db", "t.db")
+        self.assertEqual([(r[0], r[2]) for r in cust["rows"]], [("lead", 1)])
+
+        win = self.json_of("report", "win-rate", "--period", quarter, "--json", "--db", "t.db")
+        wrows = {r[0]: r[1:] for r in win["rows"]}
+        self.assertEqual(wrows["li"], [1, 0, 10000])
+        self.assertEqual(wrows["wang"], [1, 1, 5000])
+        self.assertEqual(wrows[None], [2, 1, 6666])
+        text = self.run_cli("report", "win-rate", "--period", quarter, "--db", "t.db").stdout
+        self.assertIn(["wang", "1", "1", "50.0"], self.table(text))
+        self.assertIn(["total", "2", "1", "66.6"], self.table(text))
+        self.assertIn("rate %", text.splitlines()[0])
+
+        att = self.json_of("report", "attainment", "--period", quarter, "--json", "--db", "t.db")
+        self.assertEqual(att["rows"], [["owner", "li", "CNY", 400000, 100000, 2500]])
+        text = self.run_cli("report", "attainment", "--period", quarter, "--db", "t.db").stdout
+        self.assertEqual(self.table(text), [["owner", "li", "CNY", "4,000.00", "1,000.00", "25.0"]])
+
+        fc = self.json_of("report", "forecast", "--period", quarter, "--json", "--db", "t.db")
+        closed = {r[1]: r[2:] for r in fc["rows"] if r[0] == "closed"}
+        self.assertEqual(closed["CNY"], [1, 100000, 100000])
+        self.assertEqual(closed["USD"], [1, 25050, 25050])
+
+        # Every kind runs, as text and as JSON, on this store; the JSON names it.
+        for kind in REPORT_KINDS:
+            with self.subTest(kind=kind):
+                args = ["report", kind, "--db", "t.db", "--period", quarter]
+                doc = self.json_of(*args, "--json")
+                self.assertEqual(doc["report"], kind.replace("-", "_"))
+                self.assertTrue(all(len(r) == len(doc["columns"]) for r in doc["rows"]))
+                text = self.run_cli(*args).stdout
+                self.assertEqual(len(self.table(text)), max(len(doc["rows"]), 1))
+
+        p = self.run_cli("report", "attainment", "--from", "2026-01-01", "--to", "2026-01-15", "--db", "t.db",
+                         expect=1)
+        self.assertRegex(p.stderr, r"^salesfsm: SFSM_EINVAL: ")
+
+    def test_reports_on_demo_data(self):
+        self.run_cli("demo", "--no-progress", "--seed", "11")
+        db = ["--db", "salesfsm-demo.db"]
+        listed = self.json_of("list", "--json", *db)
+        pipe = self.json_of("report", "pipeline", "--json", *db)
+        for stage in ("lead", "negotiating", "serviced", "lost"):
+            at = [o for o in listed if o["stage"] == stage and o["currency"] == "CNY"]
+            row = next(r for r in pipe["rows"] if r[0] == stage and r[1] == "CNY")
+            self.assertEqual(row[2:4], [len(at), sum(o["amount"] for o in at)])
+        text = self.run_cli("report", "pipeline", *db).stdout
+        for r in pipe["rows"]:
+            self.assertIn([r[0], r[1] or "-", str(r[2]), money(r[3]), money(r[4])], self.table(text))
+
+        # Periods: shorthands and dates agree.
+        q = self.run_cli("report", "funnel", "--period", "2026-Q2", "--json", *db).stdout
+        self.assertEqual(self.run_cli("report", "funnel", "--from", "2026-04-01", "--to", "2026-07-01", "--json",
+                                      *db).stdout, q)
+        self.assertEqual(self.run_cli("report", "funnel", "--from", "2026-Q2", "--to", "2026-Q2", "--json",
+                                      *db).stdout, q)
+        self.assertEqual(self.run_cli("report", "funnel", "--from", "2026-04", "--to", "2026-06", "--json",
+                                      *db).stdout, q)
+
+        vel = self.json_of("report", "velocity", "--period", "2026", "--json", *db)
+        text = self.run_cli("report", "velocity", "--period", "2026", *db).stdout
+        self.assertIn("avg days", text.splitlines()[0])
+        first = dict(zip(vel["columns"], vel["rows"][0]))
+        days = (first["avg_ms"] + 4320000) // 8640000
+        self.assertIn(f"{days // 10}.{days % 10}", self.table(text)[0])
+
+        stale = self.json_of("report", "stale", "--as-of", "2026-12-31", "--json", *db)
+        self.assertEqual(stale["columns"][:2], ["id", "stage"])
+        self.assertEqual(len(self.table(self.run_cli("report", "stale", "--as-of", "2026-12-31", *db).stdout)),
+                         max(len(stale["rows"]), 1))
+        cal = self.json_of("report", "calibration", "--json", *db)
+        self.assertEqual([r[0] for r in cal["rows"]][:4], ["lead", "qualified", "quoted", "negotiating"])
+        text = self.run_cli("report", "calibration", *db).stdout
+        for r in cal["rows"]:
+            row = dict(zip(cal["columns"], r))
+            if row["observed_bp"] is not None:
+                self.assertIn(percent(row["observed_bp"]), text)
 
 
 if __name__ == "__main__":

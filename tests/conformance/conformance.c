@@ -1835,6 +1835,330 @@ static void many_records(void **state)
 }
 
 /* ================================================================== */
+/* version 3: teams, targets, payments, history_scan                    */
+
+typedef struct sbuf {
+    char s[8192];
+    size_t n;
+    int calls;
+    int stop_at; /* return non-zero on this call (1-based); 0: never */
+} sbuf;
+
+static void sbuf_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof b->s - b->n)
+        fail_msg("scan output too long");
+    b->n += (size_t)w;
+}
+
+static int sbuf_next(sbuf *b)
+{
+    b->calls++;
+    return b->stop_at && b->calls == b->stop_at ? 7 : 0;
+}
+
+static int team_line(const char *owner, const char *team, void *ud)
+{
+    sbuf *b = ud;
+    sbuf_add(b, "%s:%s;", team ? team : "(null)", owner ? owner : "(null)");
+    return sbuf_next(b);
+}
+
+static int target_line(const sfsm_target *t, void *ud)
+{
+    sbuf *b = ud;
+    sbuf_add(b, "%d:%s:%d:%d:%d:%s:%lld;", (int)t->subject_kind, t->subject ? t->subject : "(null)",
+             t->period.year, (int)t->period.kind, t->period.index, t->currency ? t->currency : "(null)",
+             (long long)t->amount);
+    return sbuf_next(b);
+}
+
+static int payment_line(const sfsm_payment *p, void *ud)
+{
+    sbuf *b = ud;
+    sbuf_add(b, "%s#%llu:%lld:%s:%lld:%s;", p->opp_id ? p->opp_id : "(null)", (unsigned long long)p->seq,
+             (long long)p->amount, p->currency ? p->currency : "(null)", (long long)p->at_ms,
+             p->note ? p->note : "(null)");
+    return sbuf_next(b);
+}
+
+static int history_line(const char *id, const sfsm_history_entry *h, void *ud)
+{
+    sbuf *b = ud;
+    sbuf_add(b, "%s@%llu:%s;", id ? id : "(null)", (unsigned long long)h->version, h->to ? h->to : "(null)");
+    return sbuf_next(b);
+}
+
+static const char *teams_of(ctx *c, const char *team)
+{
+    static sbuf b;
+    memset(&b, 0, sizeof b);
+    EXPECT_RC(c->ops->team_scan(c->b, team, team_line, &b), SFSM_OK);
+    return b.s;
+}
+
+static const char *targets_of(ctx *c, sfsm_subject_kind kind, const char *subject, int year)
+{
+    static sbuf b;
+    memset(&b, 0, sizeof b);
+    EXPECT_RC(c->ops->target_scan(c->b, kind, subject, year, target_line, &b), SFSM_OK);
+    return b.s;
+}
+
+static const char *payments_of(ctx *c, const char *opp_id)
+{
+    static sbuf b;
+    memset(&b, 0, sizeof b);
+    EXPECT_RC(c->ops->payment_scan(c->b, opp_id, payment_line, &b), SFSM_OK);
+    return b.s;
+}
+
+static sfsm_target tgt(sfsm_subject_kind kind, const char *subject, int year, sfsm_period_kind pk, int index,
+                       const char *currency, int64_t amount)
+{
+    sfsm_target t = { kind, subject, { year, pk, index }, amount, currency };
+    return t;
+}
+
+static sfsm_payment pay(const char *opp_id, uint64_t seq, int64_t amount, const char *note)
+{
+    sfsm_payment p = { opp_id, seq, amount, "EUR", T0 + (int64_t)seq * DAY, note };
+    return p;
+}
+
+/* A fresh copy of everything version 3 stores (caller frees). */
+static char *v3_state(ctx *c)
+{
+    sbuf *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    sbuf_add(b, "T[%s]", teams_of(c, NULL));
+    sbuf_add(b, "G[%s]", targets_of(c, SFSM_SUBJECT_OWNER, NULL, 0));
+    sbuf_add(b, "P[%s]", payments_of(c, NULL));
+    char *s = dup_or_null(b->s);
+    free(b);
+    return s;
+}
+
+static void v3_team_put_replace_remove(void **state)
+{
+    ctx *c = *state;
+    assert_string_equal(teams_of(c, NULL), "");
+    EXPECT_RC(c->ops->team_put(c->b, "carol", "south"), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "bob", "north"), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "dave", "east"), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "alice", "north"), SFSM_OK);
+    assert_string_equal(teams_of(c, NULL), "east:dave;north:alice;north:bob;south:carol;");
+    assert_string_equal(teams_of(c, "north"), "north:alice;north:bob;");
+    assert_string_equal(teams_of(c, "west"), "");
+    /* an owner is in one team: put replaces */
+    EXPECT_RC(c->ops->team_put(c->b, "alice", "south"), SFSM_OK);
+    assert_string_equal(teams_of(c, NULL), "east:dave;north:bob;south:alice;south:carol;");
+    EXPECT_RC(c->ops->team_put(c->b, "alice", "south"), SFSM_OK);
+    assert_string_equal(teams_of(c, "south"), "south:alice;south:carol;");
+    /* NULL removes; removing an owner in no team is SFSM_ENOTFOUND */
+    EXPECT_RC(c->ops->team_put(c->b, "bob", NULL), SFSM_OK);
+    assert_string_equal(teams_of(c, NULL), "east:dave;south:alice;south:carol;");
+    EXPECT_RC(c->ops->team_put(c->b, "bob", NULL), SFSM_ENOTFOUND);
+    EXPECT_RC(c->ops->team_put(c->b, "nobody", NULL), SFSM_ENOTFOUND);
+    assert_string_equal(teams_of(c, NULL), "east:dave;south:alice;south:carol;");
+    /* the strings handed in are copied */
+    char owner[16] = "erin", team[16] = "west";
+    EXPECT_RC(c->ops->team_put(c->b, owner, team), SFSM_OK);
+    memcpy(owner, "XXXX", 4);
+    memcpy(team, "YYYY", 4);
+    assert_string_equal(teams_of(c, "west"), "west:erin;");
+    /* a callback's non-zero return stops the scan and comes back */
+    sbuf b;
+    memset(&b, 0, sizeof b);
+    b.stop_at = 2;
+    assert_int_equal(c->ops->team_scan(c->b, NULL, team_line, &b), 7);
+    assert_int_equal(b.calls, 2);
+}
+
+static void v3_target_replace_by_key_sorted(void **state)
+{
+    ctx *c = *state;
+    const sfsm_target in[] = {
+        tgt(SFSM_SUBJECT_TEAM, "north", 2026, SFSM_PERIOD_YEAR, 1, "EUR", 9),
+        tgt(SFSM_SUBJECT_OWNER, "bob", 2026, SFSM_PERIOD_MONTH, 12, "EUR", 8),
+        tgt(SFSM_SUBJECT_OWNER, "bob", 2026, SFSM_PERIOD_MONTH, 2, "EUR", 7),
+        tgt(SFSM_SUBJECT_OWNER, "bob", 2026, SFSM_PERIOD_QUARTER, 4, "EUR", 6),
+        tgt(SFSM_SUBJECT_OWNER, "bob", 2025, SFSM_PERIOD_WEEK, 52, "EUR", 5),
+        tgt(SFSM_SUBJECT_OWNER, "alice", 2027, SFSM_PERIOD_YEAR, 1, "EUR", 4),
+        tgt(SFSM_SUBJECT_OWNER, "bob", 2026, SFSM_PERIOD_MONTH, 2, "CNY", 3),
+        tgt(SFSM_SUBJECT_OWNER, "bob", 2026, SFSM_PERIOD_MONTH, 2, "USD", 0),
+        tgt(SFSM_SUBJECT_TEAM, "bob", 2026, SFSM_PERIOD_YEAR, 1, "EUR", 2),
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        EXPECT_RC(c->ops->target_put(c->b, &in[i]), SFSM_OK);
+    const char *all = "1:alice:2027:1:1:EUR:4;"
+                      "1:bob:2025:4:52:EUR:5;"
+                      "1:bob:2026:2:4:EUR:6;"
+                      "1:bob:2026:3:2:CNY:3;"
+                      "1:bob:2026:3:2:EUR:7;"
+                      "1:bob:2026:3:2:USD:0;"
+                      "1:bob:2026:3:12:EUR:8;"
+                      "2:bob:2026:1:1:EUR:2;"
+                      "2:north:2026:1:1:EUR:9;";
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, NULL, 0), all);
+    /* the same key replaces, whatever the amount */
+    sfsm_target r = tgt(SFSM_SUBJECT_OWNER, "bob", 2026, SFSM_PERIOD_MONTH, 2, "EUR", INT64_MAX);
+    EXPECT_RC(c->ops->target_put(c->b, &r), SFSM_OK);
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, "bob", 2026),
+                        "1:bob:2026:2:4:EUR:6;1:bob:2026:3:2:CNY:3;1:bob:2026:3:2:EUR:9223372036854775807;"
+                        "1:bob:2026:3:2:USD:0;1:bob:2026:3:12:EUR:8;");
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_TEAM, "bob", 0), "2:bob:2026:1:1:EUR:2;");
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, NULL, 2025), "1:bob:2025:4:52:EUR:5;");
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_TEAM, "alice", 0), "");
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, "alice", 2026), "");
+    /* the strings handed in are copied */
+    char subject[16] = "zed", currency[4] = "JPY";
+    sfsm_target z = tgt(SFSM_SUBJECT_OWNER, subject, 2030, SFSM_PERIOD_YEAR, 1, currency, 1);
+    EXPECT_RC(c->ops->target_put(c->b, &z), SFSM_OK);
+    memcpy(subject, "XXX", 3);
+    memcpy(currency, "XXX", 3);
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, "zed", 0), "1:zed:2030:1:1:JPY:1;");
+    sbuf b;
+    memset(&b, 0, sizeof b);
+    b.stop_at = 3;
+    assert_int_equal(c->ops->target_scan(c->b, SFSM_SUBJECT_OWNER, NULL, 0, target_line, &b), 7);
+    assert_int_equal(b.calls, 3);
+}
+
+static void v3_payment_seq_unique_and_order(void **state)
+{
+    ctx *c = *state;
+    sfsm_record zz = base_rec("zz"), aa = base_rec("aa");
+    insert_ok(c, &zz); /* created first: its payments come first */
+    insert_ok(c, &aa);
+    sfsm_payment p1 = pay("aa", 1, 100, "deposit"), p2 = pay("zz", 1, 200, NULL), p3 = pay("aa", 2, 300, "");
+    EXPECT_RC(c->ops->payment_add(c->b, &p1), SFSM_OK);
+    EXPECT_RC(c->ops->payment_add(c->b, &p2), SFSM_OK);
+    EXPECT_RC(c->ops->payment_add(c->b, &p3), SFSM_OK);
+    const char *all = "zz#1:200:EUR:1767312000000:(null);"
+                      "aa#1:100:EUR:1767312000000:deposit;"
+                      "aa#2:300:EUR:1767398400000:;";
+    assert_string_equal(payments_of(c, NULL), all);
+    assert_string_equal(payments_of(c, "aa"), "aa#1:100:EUR:1767312000000:deposit;aa#2:300:EUR:1767398400000:;");
+    assert_string_equal(payments_of(c, "zz"), "zz#1:200:EUR:1767312000000:(null);");
+    /* a taken seq is SFSM_EEXISTS and changes nothing */
+    sfsm_payment dup = pay("aa", 2, 999, "again");
+    EXPECT_RC(c->ops->payment_add(c->b, &dup), SFSM_EEXISTS);
+    EXPECT_RC(begin(c), SFSM_OK);
+    EXPECT_RC(c->ops->payment_add(c->b, &dup), SFSM_EEXISTS);
+    EXPECT_RC(commit(c), SFSM_OK);
+    assert_string_equal(payments_of(c, NULL), all);
+    /* the same seq under another opportunity is fine */
+    sfsm_payment z2 = pay("zz", 2, 1, NULL);
+    EXPECT_RC(c->ops->payment_add(c->b, &z2), SFSM_OK);
+    assert_string_equal(payments_of(c, "zz"), "zz#1:200:EUR:1767312000000:(null);zz#2:1:EUR:1767398400000:(null);");
+    sbuf b;
+    memset(&b, 0, sizeof b);
+    b.stop_at = 1;
+    assert_int_equal(c->ops->payment_scan(c->b, NULL, payment_line, &b), 7);
+    assert_int_equal(b.calls, 1);
+}
+
+static void v3_rollback_undoes(void **state)
+{
+    ctx *c = *state;
+    sfsm_record r = base_rec("opp-1");
+    insert_ok(c, &r);
+    sfsm_target t1 = tgt(SFSM_SUBJECT_OWNER, "alice", 2026, SFSM_PERIOD_YEAR, 1, "EUR", 100);
+    sfsm_payment p1 = pay("opp-1", 1, 10, NULL);
+    EXPECT_RC(c->ops->team_put(c->b, "alice", "north"), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "bob", "north"), SFSM_OK);
+    EXPECT_RC(c->ops->target_put(c->b, &t1), SFSM_OK);
+    EXPECT_RC(c->ops->payment_add(c->b, &p1), SFSM_OK);
+    char *before = v3_state(c);
+
+    /* everything of a rolled-back transaction is undone */
+    EXPECT_RC(begin(c), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "alice", "south"), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "bob", NULL), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "carol", "east"), SFSM_OK);
+    sfsm_target t2 = t1;
+    t2.amount = 555;
+    EXPECT_RC(c->ops->target_put(c->b, &t2), SFSM_OK);
+    sfsm_target t3 = tgt(SFSM_SUBJECT_TEAM, "north", 2026, SFSM_PERIOD_QUARTER, 1, "EUR", 7);
+    EXPECT_RC(c->ops->target_put(c->b, &t3), SFSM_OK);
+    sfsm_payment p2 = pay("opp-1", 2, 20, "x");
+    EXPECT_RC(c->ops->payment_add(c->b, &p2), SFSM_OK);
+    sfsm_record r2 = base_rec("opp-2");
+    insert_ok(c, &r2);
+    sfsm_payment p3 = pay("opp-2", 1, 30, NULL);
+    EXPECT_RC(c->ops->payment_add(c->b, &p3), SFSM_OK);
+    EXPECT_RC(rollback(c), SFSM_OK);
+    char *now = v3_state(c);
+    assert_string_equal(now, before);
+    free(now);
+
+    /* a savepoint's rollback undoes only its own changes */
+    EXPECT_RC(begin(c), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "carol", "east"), SFSM_OK);
+    EXPECT_RC(begin(c), SFSM_OK);
+    EXPECT_RC(c->ops->team_put(c->b, "carol", "west"), SFSM_OK);
+    EXPECT_RC(c->ops->target_put(c->b, &t2), SFSM_OK);
+    EXPECT_RC(c->ops->payment_add(c->b, &p2), SFSM_OK);
+    EXPECT_RC(rollback(c), SFSM_OK);
+    EXPECT_RC(c->ops->payment_add(c->b, &p2), SFSM_OK); /* seq 2 is free again */
+    EXPECT_RC(commit(c), SFSM_OK);
+    assert_string_equal(teams_of(c, NULL), "east:carol;north:alice;north:bob;");
+    assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, NULL, 0), "1:alice:2026:1:1:EUR:100;");
+    assert_string_equal(payments_of(c, "opp-1"),
+                        "opp-1#1:10:EUR:1767312000000:(null);opp-1#2:20:EUR:1767398400000:x;");
+    free(before);
+}
+
+static void v3_history_scan_order(void **state)
+{
+    ctx *c = *state;
+    if (!c->ops->history_scan)
+        skip(); /* optional: reports fall back to scan + read_history */
+    sbuf b;
+    memset(&b, 0, sizeof b);
+    EXPECT_RC(c->ops->history_scan(c->b, history_line, &b), SFSM_OK);
+    assert_string_equal(b.s, "");
+    const char *ids[] = { "m-3", "m-1", "m-empty", "m-2" };
+    for (size_t i = 0; i < 4; i++) {
+        sfsm_record r = base_rec(ids[i]);
+        insert_ok(c, &r);
+    }
+    /* appends interleaved across opportunities */
+    const char *stages[] = { "lead", "qualified", "quoted" };
+    for (uint64_t v = 1; v <= 3; v++)
+        for (size_t i = 0; i < 4; i++) {
+            if (i == 2 || (i == 3 && v == 3))
+                continue;
+            sfsm_history_entry h = hentry(v, v == 1 ? SFSM_HISTORY_CREATE : SFSM_HISTORY_TRANSITION,
+                                          v == 1 ? NULL : stages[v - 2], stages[v - 1]);
+            append_ok(c, ids[i], &h);
+        }
+    memset(&b, 0, sizeof b);
+    EXPECT_RC(c->ops->history_scan(c->b, history_line, &b), SFSM_OK);
+    assert_string_equal(b.s, "m-3@1:lead;m-3@2:qualified;m-3@3:quoted;"
+                             "m-1@1:lead;m-1@2:qualified;m-1@3:quoted;"
+                             "m-2@1:lead;m-2@2:qualified;");
+    /* rolled-back entries are not there */
+    EXPECT_RC(begin(c), SFSM_OK);
+    sfsm_history_entry h = hentry(3, SFSM_HISTORY_TRANSITION, "qualified", "quoted");
+    append_ok(c, "m-2", &h);
+    EXPECT_RC(rollback(c), SFSM_OK);
+    memset(&b, 0, sizeof b);
+    b.stop_at = 5;
+    assert_int_equal(c->ops->history_scan(c->b, history_line, &b), 7);
+    assert_int_equal(b.calls, 5);
+    assert_string_equal(b.s, "m-3@1:lead;m-3@2:qualified;m-3@3:quoted;m-1@1:lead;m-1@2:qualified;");
+    memset(&b, 0, sizeof b);
+    EXPECT_RC(c->ops->history_scan(c->b, history_line, &b), SFSM_OK);
+    assert_int_equal(b.calls, 8);
+}
+
+/* ================================================================== */
 
 #define CHECKS(X)                                   \
     X(get_absent_is_enotfound)                      \
@@ -1879,19 +2203,51 @@ static void many_records(void **state)
     X(unicode_byte_exact)                           \
     X(many_records)
 
+/* Checks of the version-3 members, run only on a backend of version >= 3. */
+#define CHECKS_V3(X)                                \
+    X(v3_team_put_replace_remove)                   \
+    X(v3_target_replace_by_key_sorted)              \
+    X(v3_payment_seq_unique_and_order)              \
+    X(v3_rollback_undoes)                           \
+    X(v3_history_scan_order)
+
 #define COUNT_ONE(f) +1
 size_t sfsm_conformance_count(void)
 {
     return 0 CHECKS(COUNT_ONE);
 }
 
+size_t sfsm_conformance_count_v3(void)
+{
+    return 0 CHECKS_V3(COUNT_ONE);
+}
+
+/* The ops version of the target's backend (opened once to see), 0 if it
+ * cannot be opened. */
+static unsigned target_version(const sfsm_conformance_target *t)
+{
+    const sfsm_store_ops *ops = NULL;
+    void *b = NULL;
+    if (t->open(&ops, &b, t->ud) != SFSM_OK || !ops)
+        return 0;
+    unsigned v = ops->version;
+    if (t->close)
+        t->close(ops, b, t->ud);
+    else if (ops->close)
+        ops->close(b);
+    return v;
+}
+
 int sfsm_conformance_run(const sfsm_conformance_target *target)
 {
     void *t = (void *)(uintptr_t)target; /* cmocka's state is not const */
 #define TEST_ONE(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, t),
-    const struct CMUnitTest tests[] = { CHECKS(TEST_ONE) };
+    const struct CMUnitTest tests[] = { CHECKS(TEST_ONE) CHECKS_V3(TEST_ONE) };
 #undef TEST_ONE
+    size_t n = sfsm_conformance_count();
+    if (target_version(target) >= 3)
+        n += sfsm_conformance_count_v3();
     char name[128];
     snprintf(name, sizeof name, "conformance:%s", target->name);
-    return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+    return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
 }

@@ -24,7 +24,11 @@ typedef struct sfsm_conformance_target {
  * Returns the number of failed checks (0: conforming). */
 int sfsm_conformance_run(const sfsm_conformance_target *target);
 
-/* Number of checks sfsm_conformance_run runs. */
+/* Number of checks sfsm_conformance_run runs on every backend. */
 size_t sfsm_conformance_count(void);
+
+/* Number of further checks of the version-3 members (teams, targets,
+ * payments, history_scan), run only when the backend's ops version is >= 3. */
+size_t sfsm_conformance_count_v3(void);
 
 #endif

@@ -185,6 +185,7 @@ static int w_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
 /* A version-1 table: the optional version-2 member stays unset. */
 static const sfsm_store_ops wrap_ops = {
     1, w_close, w_begin, w_commit, w_rollback, w_get, w_put, w_append, w_read_history, w_scan, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 static int w_open(const sfsm_store_ops **ops, void **backend, void *ud)

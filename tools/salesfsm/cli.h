@@ -159,6 +159,18 @@ int cli_run_opp_cmd(const cli_spec *spec, int argc, char **argv, const cli_opp_v
  */
 int cli_pipeline_cmd_open(const cli_spec *spec, int argc, char **argv, sfsm_pipeline **p);
 
+/* A command group ("team set", "team list"): the subcommands by name. */
+typedef struct cli_group_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);   /* argv[0] is the subcommand's name */
+} cli_group_cmd;
+
+/*
+ * Runs the subcommand named by argv[1] (cmds ends with a NULL name); --help
+ * prints spec's help. A missing or unknown subcommand is a usage error.
+ */
+int cli_run_group(const cli_spec *spec, const cli_group_cmd *cmds, int argc, char **argv);
+
 /* ---- money and time text (money.c) ---- */
 
 /*
@@ -174,6 +186,48 @@ char *cli_format_amount(int64_t minor, char *buf, size_t size);
 
 /* ms since the epoch as "2026-03-05 09:30 UTC"; buf of at least 32 bytes. Returns buf. */
 char *cli_format_time(int64_t ms, char *buf, size_t size);
+
+/* ---- dates and periods (cli_period.c) ---- */
+
+/*
+ * "YYYY-MM-DD" to ms since the epoch at UTC midnight of that day (1970 or
+ * later, a real calendar day). Returns 0, or -1 with a reason in why.
+ */
+int cli_parse_date(const char *text, int64_t *ms, char *why, size_t why_size);
+
+/*
+ * A period shorthand: "2026" (year), "2026-Q3" (quarter), "2026-07" (month),
+ * "2026-W27" (ISO week). Checked with sfsm_period_bounds. 0, or -1 with why.
+ */
+int cli_parse_period(const char *text, sfsm_period *p, char *why, size_t why_size);
+
+/* cli_parse_period, then the period's bounds [*from, *to). */
+int cli_parse_period_range(const char *text, int64_t *from, int64_t *to, char *why, size_t why_size);
+
+/*
+ * A date option: "YYYY-MM-DD" (UTC midnight) or a period shorthand, which
+ * stands for its start (end_of 0) or its end (end_of 1, exclusive).
+ */
+int cli_parse_when(const char *text, int end_of, int64_t *ms, char *why, size_t why_size);
+
+/* "2026", "2026-Q3", "2026-07", "2026-W27"; buf of at least 16 bytes. Returns buf. */
+char *cli_format_period(const sfsm_period *p, char *buf, size_t size);
+
+/* ms as "2026-07-01" (UTC); buf of at least 32 bytes. Returns buf. */
+char *cli_format_date(int64_t ms, char *buf, size_t size);
+
+/* ---- reports as text and JSON (report_out.c) ---- */
+
+/*
+ * A report as an aligned table: money with two decimals and thousands
+ * separators, *_bp columns as percentages with one decimal, durations (*_ms)
+ * as days with one decimal, instants as dates, null as "-" (in the first
+ * column: "total", the summary rows). Returns SFSM_OK or SFSM_ENOMEM.
+ */
+int cli_report_print(const sfsm_report *r, FILE *f);
+
+/* The report as sfsm_report_to_json writes it, ending with a newline. */
+int cli_report_json(const sfsm_report *r, FILE *f);
 
 /* ---- JSON output (jsonw.c) ---- */
 

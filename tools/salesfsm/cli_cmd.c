@@ -2,6 +2,8 @@
  * store (and maybe one opportunity), or parsing a pipeline argument and
  * loading it. Kept in one place so that every command reads its options
  * and reports a failure to open the same way. */
+#include <string.h>
+
 #include "cli.h"
 
 int cli_store_cmd_parse(const cli_spec *spec, int with_json, int argc, char **argv, cli_store_cmd *cmd)
@@ -60,4 +62,19 @@ int cli_pipeline_cmd_open(const cli_spec *spec, int argc, char **argv, sfsm_pipe
     if (rc != CLI_CONTINUE)
         return rc;
     return cli_load_pipeline(nargs ? args[0] : NULL, p) == CLI_OK ? CLI_CONTINUE : CLI_FAIL;
+}
+
+int cli_run_group(const cli_spec *spec, const cli_group_cmd *cmds, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(spec, "missing subcommand");
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        cli_print_help(spec, stdout);
+        return CLI_OK;
+    }
+    for (; cmds->name; cmds++)
+        if (strcmp(cmds->name, sub) == 0)
+            return cmds->run(argc - 1, argv + 1);
+    return cli_usage_error(spec, "unknown subcommand '%s'", sub);
 }

@@ -17,5 +17,10 @@ int cmd_history(int argc, char **argv);   /* cmd_history.c */
 int cmd_list(int argc, char **argv);      /* cmd_list.c */
 int cmd_import(int argc, char **argv);    /* cmd_io.c */
 int cmd_export(int argc, char **argv);    /* cmd_io.c */
+int cmd_report(int argc, char **argv);    /* cmd_report.c */
+int cmd_team(int argc, char **argv);      /* cmd_team.c */
+int cmd_target(int argc, char **argv);    /* cmd_target.c */
+int cmd_pay(int argc, char **argv);       /* cmd_pay.c */
+int cmd_payments(int argc, char **argv);  /* cmd_pay.c */
 
 #endif

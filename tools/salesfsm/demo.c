@@ -58,6 +58,8 @@ static int run(sfsm_store *store, const demo_config *cfg)
     if (!rc)
         rc = sfsm_engine_new(&e, p, store);
     if (!rc)
+        rc = demo_plan(e, cfg);
+    if (!rc)
         rc = demo_simulate(e, cfg, &stats);
     if (cfg->progress)
         progress_finish(cfg->progress);
@@ -76,8 +78,10 @@ int cmd_demo(int argc, char **argv)
         "Simulates a small sales department - a manager, four reps, an assistant\n"
         "and support - working through a year of opportunities with the default\n"
         "pipeline, on a fresh SQLite file, with a simulated clock, then prints a\n"
-        "summary: amounts per stage, win rate, reps by won amount, lost reasons and\n"
-        "example histories. The same seed gives the same run. Explore the file\n"
+        "summary: amounts per stage, win rate, reps by won amount, lost reasons,\n"
+        "example histories, a forecast for the next quarter and the attainment of\n"
+        "the last one against the reps' and teams' targets (two teams; annual targets\n"
+        "split into quarters; customers pay deposits and balances). The same seed gives the same run. Explore the file\n"
         "afterwards with list, show and history (--db FILE).\n\n"
         "  --db FILE             the database (default: " DEFAULT_DEMO_DB " in the current\n"
         "                        directory); an old demo database there is replaced,\n"

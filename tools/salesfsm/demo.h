@@ -2,7 +2,8 @@
  * demo.h — the simulated sales department of `salesfsm demo`: its people and
  * customers (demo_data.c), a seeded PRNG (demo_rng.c), the day-by-day
  * simulation (demo_sim.c), the summary read back from the store
- * (demo_summary.c) and the progress bar (progress.c).
+ * (demo_summary.c), teams, targets and closing reports (demo_plan.c) and
+ * the progress bar (progress.c).
  */
 #ifndef SALESFSM_DEMO_H
 #define SALESFSM_DEMO_H
@@ -95,6 +96,22 @@ typedef struct demo_stats {
  * (sfsm_errmsg() says more).
  */
 int demo_simulate(sfsm_engine *e, const demo_config *cfg, demo_stats *stats);
+
+/* ---- teams, targets and the closing reports (demo_plan.c) ---- */
+
+#define DEMO_TEAMS 2
+extern const char *const demo_teams[DEMO_TEAMS];
+extern const char *const demo_rep_team[DEMO_REPS];   /* pointers into demo_teams' strings */
+
+/* Puts the reps into their teams and sets each year's targets, split into quarters. */
+int demo_plan(sfsm_engine *e, const demo_config *cfg);
+
+/* One line: the teams and the targets. */
+void demo_plan_print(FILE *f);
+
+/* Prints the forecast for the quarter after the simulated days and the
+ * attainment of the quarter they ended in, through the library's reports. */
+int demo_reports(sfsm_engine *e, const demo_config *cfg, FILE *f);
 
 /* ---- the summary (demo_summary.c) ---- */
 

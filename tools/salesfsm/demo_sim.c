@@ -3,8 +3,11 @@
  * arrive, reps qualify, quote, negotiate, requote, sign or lose them (with
  * a reason), the assistant keeps customer data and delivers, support
  * services, and the manager signs the big deals and reopens some lost ones
- * at the Monday review. Every move goes through sfsm_fire, each working day
- * in one batch, at times from the injected clock.
+ * at the Monday review; customers pay a deposit at signing and the rest
+ * after delivery (sfsm_payment_add). Every move goes through sfsm_fire,
+ * each working day in one batch, at times from the injected clock. The
+ * payments draw from a PRNG of their own, so that adding them left the
+ * rest of the simulation as it was.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@ typedef struct deal {
     int lost_day;
     int reopened;
     int64_t list_amount;   /* what the quote will say, in fen */
+    int64_t paid;          /* payments received, in fen */
 } deal;
 
 typedef struct sim {
@@ -36,7 +40,8 @@ typedef struct sim {
     int *local_stage;      /* pipeline stage index -> LEAD.. */
     deal *deals;
     size_t count, cap;
-    unsigned quotes, contracts;
+    unsigned quotes, contracts, invoices;
+    demo_rng pay_rng;      /* payments only */
 } sim;
 
 static int64_t sim_clock(void *ud)
@@ -142,6 +147,31 @@ static int act_requote(sim *s, deal *d)
     return rc ? rc : fire(s, d, "requote", &demo_reps[d->rep], note);
 }
 
+static int pay(sim *s, deal *d, int64_t amount, const char *what)
+{
+    char note[64];
+    if (amount <= 0)
+        return SFSM_OK;
+    snprintf(note, sizeof note, "%s, invoice FP-%05u", what, ++s->invoices);
+    s->now += demo_rng_range(&s->pay_rng, 2, 12) * INT64_C(60000);
+    int rc = sfsm_payment_add(s->e, sfsm_opp_id(d->opp), amount, "CNY", note);
+    if (!rc)
+        d->paid += amount;
+    return rc;
+}
+
+/* Most customers pay a 30 % deposit when they sign, the rest some time after
+ * delivery (a few in two instalments); some are slow. */
+static int collect(sim *s, deal *d)
+{
+    int64_t left = sfsm_opp_amount(d->opp) - d->paid;
+    if (left <= 0 || d->stage < DELIVERED || d->stage > SERVICED || !demo_rng_chance(&s->pay_rng, 60))
+        return SFSM_OK;
+    if (left > INT64_C(20000000) && demo_rng_chance(&s->pay_rng, 300))
+        return pay(s, d, left / 2 / 100 * 100, "first instalment");
+    return pay(s, d, left, "balance");
+}
+
 static int act_sign(sim *s, deal *d)
 {
     char contract[32], note[96];
@@ -150,7 +180,11 @@ static int act_sign(sim *s, deal *d)
     /* Deals of a million yuan and more are signed by the manager. */
     const sfsm_actor *who = sfsm_opp_amount(d->opp) >= INT64_C(100000000) ? &demo_manager : &demo_reps[d->rep];
     int rc = sfsm_opp_set_attr(d->opp, "contract", contract);
-    return rc ? rc : fire(s, d, "sign", who, note);
+    if (!rc)
+        rc = fire(s, d, "sign", who, note);
+    if (!rc && demo_rng_chance(&s->pay_rng, 700))
+        rc = pay(s, d, sfsm_opp_amount(d->opp) * 30 / 100 / 100 * 100, "deposit");
+    return rc;
 }
 
 static int act_lose(sim *s, deal *d)
@@ -187,6 +221,9 @@ static int act_lost(sim *s, deal *d, int monday)
 static int work_on(sim *s, deal *d, int monday)
 {
     int roll = (int)demo_rng_below(&s->rng, 1000);
+    int rc = collect(s, d);
+    if (rc)
+        return rc;
     const sfsm_actor *rep = &demo_reps[d->rep];
     switch (d->stage) {
     case LEAD:
@@ -280,6 +317,7 @@ int demo_simulate(sfsm_engine *e, const demo_config *cfg, demo_stats *stats)
     s.stats = stats;
     s.now = DEMO_START_MS;
     demo_rng_seed(&s.rng, cfg->seed);
+    demo_rng_seed(&s.pay_rng, cfg->seed ^ UINT64_C(0x5041594d454e5453));   /* "PAYMENTS" */
     int rc = map_stages(&s);
     if (!rc)
         rc = sfsm_engine_set_clock(e, sim_clock, &s);

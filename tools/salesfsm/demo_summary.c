@@ -1,8 +1,8 @@
 /*
  * The demo's closing summary, read back from the store through the public
  * API only: opportunities and amounts per stage, won/lost and win rate, reps
- * by won amount, lost reasons and what the audit history holds, and a few
- * example histories.
+ * by won amount, lost reasons and what the audit history holds, a few
+ * example histories, then the closing reports (demo_plan.c).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -241,7 +241,8 @@ static void print_team(FILE *f)
     fprintf(f, "team: %s (manager)", demo_manager.name);
     for (int i = 0; i < DEMO_REPS; i++)
         fprintf(f, ", %s", demo_reps[i].name);
-    fprintf(f, " (reps), %s (assistant), %s (support)\n\n", demo_assistant.name, demo_support.name);
+    fprintf(f, " (reps), %s (assistant), %s (support)\n", demo_assistant.name, demo_support.name);
+    demo_plan_print(f);
 }
 
 static void summary_free(summary *sm)
@@ -280,8 +281,12 @@ int demo_summary(sfsm_engine *e, const demo_config *cfg, const demo_stats *stats
         print_outcomes(&sm, stats, f);
         print_reps_and_reasons(&sm, f);
         rc = print_examples(e, &sm, f);
-        fprintf(f, "explore it: salesfsm list --db %s; salesfsm history %s --db %s\n", cfg->db,
-                sm.n_ids ? sm.ids[0] : "ID", cfg->db);
+        if (!rc)
+            rc = demo_reports(e, cfg, f);
+        if (!rc)
+            fprintf(f, "explore it: salesfsm list --db %s; salesfsm history %s --db %s;\n"
+                       "            salesfsm report pipeline --db %s (and forecast, attainment, receivables, ...)\n",
+                    cfg->db, sm.n_ids ? sm.ids[0] : "ID", cfg->db, cfg->db);
     }
     summary_free(&sm);
     return rc;

@@ -2,7 +2,9 @@
  * salesfsm — the command-line tool on the salesfsm library: a simulated
  * sales department (demo), pipelines (validate, graph, pipeline) and the
  * opportunities in a SQLite store (create, fire, show, history, list,
- * import, export). main only dispatches; each subcommand is its own file.
+ * import, export), reports over them (report) and the data the reports
+ * measure against (team, target, pay, payments). main only dispatches;
+ * each subcommand (or command group) is its own file.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +30,12 @@ static const command commands[] = {
     { "list", cmd_list, "list opportunities, by stage, owner or customer" },
     { "import", cmd_import, "import opportunities with their history from JSON" },
     { "export", cmd_export, "export opportunities with their history as JSON" },
+    { "report", cmd_report, "pipeline, forecast, funnel, win-rate, velocity, stale, calibration,\n"
+                            "            attainment or receivables, as a table or JSON" },
+    { "team", cmd_team, "put owners into teams, list teams" },
+    { "target", cmd_target, "set, split (year into quarters, months, weeks) and list targets" },
+    { "pay", cmd_pay, "record a payment received against a won opportunity" },
+    { "payments", cmd_payments, "list the payments of one opportunity or of all" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

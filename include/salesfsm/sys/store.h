@@ -26,6 +26,7 @@
 #include "../common.h"
 #include "../history.h"
 #include "../opp.h"
+#include "../targets.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,7 +65,11 @@ typedef int (*sfsm_record_cb)(const sfsm_record *rec, void *ud);
 typedef int (*sfsm_stage_count_cb)(const char *pipeline, uint32_t pipeline_version, const char *stage,
                                    uint64_t count, void *ud);
 
-#define SFSM_STORE_OPS_VERSION 2
+/* Receives one history entry of opportunity `id` in a whole-store history
+ * scan; return non-zero to stop. */
+typedef int (*sfsm_history_scan_cb)(const char *id, const sfsm_history_entry *entry, void *ud);
+
+#define SFSM_STORE_OPS_VERSION 3
 
 typedef struct sfsm_store_ops {
     unsigned int version;   /* SFSM_STORE_OPS_VERSION the backend was written for */
@@ -130,6 +135,33 @@ typedef struct sfsm_store_ops {
      * stage) with the number of opportunities there, in any order. If NULL
      * (or the backend is of version 1) the engine counts through scan. */
     int (*stage_counts)(void *backend, sfsm_stage_count_cb cb, void *ud);
+
+    /* ---- version 3: teams, targets, payments (targets.h) ----
+     * A backend of version 3 must provide the six members below; with an
+     * older backend the functions of targets.h fail with SFSM_EVERSION. */
+
+    /* Put owner into team (replacing its team); team NULL removes the owner
+     * (SFSM_ENOTFOUND if in no team). */
+    int (*team_put)(void *backend, const char *owner, const char *team);
+    /* Memberships of `team` (NULL: all), sorted by team, then owner. */
+    int (*team_scan)(void *backend, const char *team, sfsm_team_cb cb, void *ud);
+    /* Insert or replace the target with the same subject kind, subject,
+     * period (year, kind, index) and currency. */
+    int (*target_put)(void *backend, const sfsm_target *t);
+    /* Targets of (kind, subject) (subject NULL: all) in `year` (0: all),
+     * sorted by subject kind, subject, year, period kind, index, currency. */
+    int (*target_scan)(void *backend, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb,
+                       void *ud);
+    /* Append a payment; p->seq is given (1, 2, … per opportunity; a taken one
+     * is SFSM_EEXISTS). */
+    int (*payment_add)(void *backend, const sfsm_payment *p);
+    /* Payments of opp_id (NULL: all), by opportunity creation order then seq. */
+    int (*payment_scan)(void *backend, const char *opp_id, sfsm_payment_cb cb, void *ud);
+
+    /* May provide: every history entry of the store in one pass, each
+     * opportunity's entries together and in order, opportunities in creation
+     * order. If NULL, reports read scan + read_history per opportunity. */
+    int (*history_scan)(void *backend, sfsm_history_scan_cb cb, void *ud);
 } sfsm_store_ops;
 
 /*

@@ -1,0 +1,751 @@
+/* What the reports read, loaded in one pass under the store lock: every
+ * opportunity of the engine's pipeline with its history, in compact arrays
+ * (interned strings, stage indexes), then reconstructed at as_of and
+ * filtered by owner, team and customer. Backend callbacks only copy: they
+ * never call back into the store. */
+#include <string.h>
+
+#include <salesfsm/sys/store.h>
+
+#include "alloc.h"
+#include "engine_impl.h"
+#include "report_impl.h"
+#include "store_impl.h"
+#include "text.h"
+
+/* ---- interned strings ---- */
+
+static int str_add(rd_strings *t, const char *s, size_t len, uint32_t *out)
+{
+    if (t->n == 0)
+        t->n = 1;   /* index 0 is NULL */
+    if (t->n >= UINT32_MAX - 1 || sfsm__grow((void **)&t->off, &t->ncap, t->n + 1, sizeof *t->off) ||
+        sfsm__grow((void **)&t->pool, &t->cap, t->len + len + 1, 1))
+        return -1;
+    t->off[t->n] = t->len;
+    memcpy(t->pool + t->len, s, len);
+    t->pool[t->len + len] = '\0';
+    t->len += len + 1;
+    *out = (uint32_t)t->n++;
+    return 0;
+}
+
+static int str_rehash(rd_strings *t)
+{
+    size_t size = t->mask ? (t->mask + 1) * 2 : 1024;
+    uint32_t *slots = sfsm__calloc(size, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; t->mask && i <= t->mask; i++) {
+        uint32_t ix = t->slots[i];
+        if (!ix)
+            continue;
+        const char *s = t->pool + t->off[ix];
+        size_t h = sfsm__hash(s, strlen(s)) & (size - 1);
+        while (slots[h])
+            h = (h + 1) & (size - 1);
+        slots[h] = ix;
+    }
+    sfsm__free(t->slots);
+    t->slots = slots;
+    t->mask = size - 1;
+    return 0;
+}
+
+uint32_t sfsm__rd_intern(rd_strings *t, const char *s, size_t len, int *ok)
+{
+    if (!s)
+        return 0;
+    if ((t->used + 1) * 2 > t->mask + 1 && str_rehash(t)) {
+        *ok = 0;
+        return 0;
+    }
+    size_t h = sfsm__hash(s, len) & t->mask;
+    for (;; h = (h + 1) & t->mask) {
+        uint32_t ix = t->slots[h];
+        if (!ix)
+            break;
+        const char *c = t->pool + t->off[ix];
+        if (memcmp(c, s, len) == 0 && c[len] == '\0')
+            return ix;
+    }
+    uint32_t ix;
+    if (str_add(t, s, len, &ix)) {
+        *ok = 0;
+        return 0;
+    }
+    t->slots[h] = ix;
+    t->used++;
+    return ix;
+}
+
+static void str_free(rd_strings *t)
+{
+    sfsm__free(t->pool);
+    sfsm__free(t->off);
+    sfsm__free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- the loader ---- */
+
+typedef struct loader {
+    report_data *d;
+    const char *pipeline;
+    const char *report;
+    int want_changes;
+    int rc;
+    struct {
+        const char *ptr;
+        int32_t ix;
+    } cache[8];             /* stage name pointers seen lately */
+    unsigned cache_next;
+    long cur;               /* opportunity receiving entries; -1: skipped */
+    size_t cursor;          /* next opportunity expected from history_scan */
+    sfsm_buf last;          /* id of the last history_scan entry */
+    int have_last;
+    uint64_t last_version;  /* of the last history_scan entry */
+    sfsm_buf tmp;
+    unsigned extra;
+    uint32_t *team;         /* owners of the filter's team */
+    size_t team_n, team_cap;
+} loader;
+
+static int oom(loader *l)
+{
+    return l->rc = sfsm_error_set(SFSM_ENOMEM, "out of memory loading the data of report '%s'", l->report);
+}
+
+static int32_t stage_of(loader *l, const char *name)
+{
+    if (!name)
+        return -1;
+    const sfsm_pipeline *p = l->d->p;
+    for (unsigned i = 0; i < 8; i++)
+        if (l->cache[i].ptr == name && strcmp(p->stages[l->cache[i].ix].name, name) == 0)
+            return l->cache[i].ix;
+    long ix = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), name);
+    if (ix < 0)
+        return -1;
+    l->cache[l->cache_next].ptr = name;
+    l->cache[l->cache_next].ix = (int32_t)ix;
+    l->cache_next = (l->cache_next + 1) & 7;
+    return (int32_t)ix;
+}
+
+static uint32_t intern(loader *l, const char *s, int *ok)
+{
+    return s ? sfsm__rd_intern(&l->d->str, s, strlen(s), ok) : 0;
+}
+
+static int on_record(const sfsm_record *rec, void *ud)
+{
+    loader *l = ud;
+    report_data *d = l->d;
+    if (rec->pipeline && strcmp(rec->pipeline, l->pipeline) != 0)
+        return 0;
+    if (!rec->id)
+        return l->rc = sfsm_error_set(SFSM_ESTORAGE, "report '%s': the store returned an opportunity without an id",
+                                      l->report);
+    if (sfsm__grow((void **)&d->opps, &d->cap, d->n + 1, sizeof *d->opps))
+        return oom(l);
+    rd_opp *o = &d->opps[d->n];
+    int ok = 1;
+    memset(o, 0, sizeof *o);
+    if (str_add(&d->str, rec->id, strlen(rec->id), &o->id))
+        ok = 0;
+    o->owner = intern(l, rec->owner, &ok);
+    o->customer = intern(l, rec->customer, &ok);
+    o->currency = intern(l, rec->currency, &ok);
+    if (!ok)
+        return oom(l);
+    o->amount = rec->amount;
+    o->expected_close = rec->expected_close_ms;
+    o->created = rec->created_ms;
+    o->entered = rec->stage_entered_ms;
+    o->stage = stage_of(l, rec->stage);
+    d->n++;
+    return 0;
+}
+
+/* ---- the changes of an entry (only read for as_of) ---- */
+
+static const char *ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static int hex4(const char *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        v <<= 4;
+        if (h >= '0' && h <= '9')
+            v |= (uint32_t)(h - '0');
+        else if (h >= 'a' && h <= 'f')
+            v |= (uint32_t)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F')
+            v |= (uint32_t)(h - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Decodes the string at p (at its quote) into b (if not NULL); returns the
+ * position after it or NULL. */
+static const char *json_str(const char *p, sfsm_buf *b)
+{
+    if (b)
+        b->len = 0;
+    for (p++;;) {
+        char c = *p++;
+        if (c == '"')
+            break;
+        if (c == '\0')
+            return NULL;
+        if (c != '\\') {
+            if (b)
+                sfsm__buf_add(b, &c, 1);
+            continue;
+        }
+        char esc = *p++;
+        const char *simple = esc ? strchr("\"\\/bfnrt", esc) : NULL;
+        if (simple) {
+            static const char decoded[] = "\"\\/\b\f\n\r\t";
+            if (b)
+                sfsm__buf_add(b, &decoded[simple - "\"\\/bfnrt"], 1);
+            continue;
+        }
+        uint32_t cp, lo;
+        if (esc != 'u' || hex4(p, &cp))
+            return NULL;
+        p += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                return NULL;
+            p += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        if (b) {
+            char u[4];
+            size_t n;
+            if (cp < 0x80) {
+                u[0] = (char)cp;
+                n = 1;
+            } else if (cp < 0x800) {
+                u[0] = (char)(0xC0 | cp >> 6);
+                u[1] = (char)(0x80 | (cp & 0x3F));
+                n = 2;
+            } else if (cp < 0x10000) {
+                u[0] = (char)(0xE0 | cp >> 12);
+                u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+                u[2] = (char)(0x80 | (cp & 0x3F));
+                n = 3;
+            } else {
+                u[0] = (char)(0xF0 | cp >> 18);
+                u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+                u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+                u[3] = (char)(0x80 | (cp & 0x3F));
+                n = 4;
+            }
+            sfsm__buf_add(b, u, n);
+        }
+    }
+    return p;
+}
+
+static const char *json_int(const char *p, int64_t *out)
+{
+    int neg = *p == '-';
+    if (neg)
+        p++;
+    if (*p < '0' || *p > '9')
+        return NULL;
+    int64_t v = 0;
+    while (*p >= '0' && *p <= '9') {
+        int dgt = *p++ - '0';
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_sub_overflow(v, dgt, &v))
+            return NULL;
+    }
+    if (*p == '.' || *p == 'e' || *p == 'E')
+        return NULL;
+    if (!neg && v == INT64_MIN)
+        return NULL;
+    *out = neg ? v : -v;
+    return p;
+}
+
+static const char *json_skip(const char *p, int depth)
+{
+    p = ws(p);
+    if (depth > 64)
+        return NULL;
+    if (*p == '"')
+        return json_str(p, NULL);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        p = ws(p + 1);
+        if (*p == close)
+            return p + 1;
+        for (;;) {
+            if (close == '}') {
+                if (*p != '"' || !(p = json_str(p, NULL)))
+                    return NULL;
+                p = ws(p);
+                if (*p++ != ':')
+                    return NULL;
+            }
+            if (!(p = json_skip(p, depth + 1)))
+                return NULL;
+            p = ws(p);
+            if (*p == ',') {
+                p = ws(p + 1);
+                continue;
+            }
+            return *p == close ? p + 1 : NULL;
+        }
+    }
+    const char *start = p;
+    while (*p && strchr("-+.0123456789eEtrufalsn", *p))
+        p++;
+    return p == start ? NULL : p;
+}
+
+/* A string or null value into an interned index. */
+static const char *json_text_value(loader *l, const char *p, uint32_t *out, int *ok)
+{
+    if (strncmp(p, "null", 4) == 0) {
+        *out = 0;
+        return p + 4;
+    }
+    if (*p != '"' || !(p = json_str(p, &l->tmp)))
+        return NULL;
+    if (l->tmp.failed) {
+        *ok = 0;
+        return p;
+    }
+    *out = l->tmp.len ? sfsm__rd_intern(&l->d->str, l->tmp.data, l->tmp.len, ok)
+                      : sfsm__rd_intern(&l->d->str, "", 0, ok);
+    return p;
+}
+
+static int parse_changes(loader *l, const char *json, rd_change *c)
+{
+    const char *p = ws(json);
+    int ok = 1;
+    if (*p++ != '{')
+        return -1;
+    p = ws(p);
+    if (*p == '}')
+        return 0;
+    for (;;) {
+        if (*p != '"' || !(p = json_str(p, &l->tmp)) || l->tmp.failed)
+            return -1;
+        char key[24];
+        size_t klen = l->tmp.len < sizeof key - 1 ? l->tmp.len : sizeof key - 1;
+        memcpy(key, l->tmp.data ? l->tmp.data : "", klen);
+        key[klen] = '\0';
+        p = ws(p);
+        if (*p++ != ':')
+            return -1;
+        p = ws(p);
+        if (strcmp(key, "amount") == 0) {
+            if (strncmp(p, "null", 4) == 0) {
+                c->amount = 0;
+                p += 4;
+            } else if (!(p = json_int(p, &c->amount))) {
+                return -1;
+            }
+            c->mask |= RD_CH_AMOUNT;
+        } else if (strcmp(key, "expected_close_ms") == 0) {
+            if (strncmp(p, "null", 4) == 0) {
+                c->expected_close = 0;
+                p += 4;
+            } else if (!(p = json_int(p, &c->expected_close))) {
+                return -1;
+            }
+            c->mask |= RD_CH_CLOSE;
+        } else if (strcmp(key, "currency") == 0) {
+            p = json_text_value(l, p, &c->currency, &ok);
+            c->mask |= RD_CH_AMOUNT;
+        } else if (strcmp(key, "owner") == 0) {
+            p = json_text_value(l, p, &c->owner, &ok);
+            c->mask |= RD_CH_OWNER;
+        } else if (strcmp(key, "customer") == 0) {
+            p = json_text_value(l, p, &c->customer, &ok);
+            c->mask |= RD_CH_CUSTOMER;
+        } else {
+            p = json_skip(p, 0);
+        }
+        if (!ok)
+            return -2;
+        if (!p)
+            return -1;
+        p = ws(p);
+        if (*p == ',') {
+            p = ws(p + 1);
+            continue;
+        }
+        return *p == '}' ? 0 : -1;
+    }
+}
+
+static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
+{
+    report_data *d = l->d;
+    if (sfsm__grow((void **)&d->ent, &d->ent_cap, d->nent + 1, sizeof *d->ent))
+        return oom(l);
+    rd_entry *x = &d->ent[d->nent];
+    x->at = h->at_ms;
+    x->kind = (uint8_t)(h->kind > 0 && h->kind < 255 ? h->kind : 0);
+    x->from = (int16_t)stage_of(l, h->from);
+    x->to = (int16_t)stage_of(l, h->to);
+    x->chg = 0;
+    if (l->want_changes && h->changes &&
+        (h->fields & (SFSM_FIELD_AMOUNT | SFSM_FIELD_CUSTOMER | SFSM_FIELD_OWNER | SFSM_FIELD_EXPECTED_CLOSE))) {
+        if (d->nchg >= UINT32_MAX - 1 || sfsm__grow((void **)&d->chg, &d->chg_cap, d->nchg + 1, sizeof *d->chg))
+            return oom(l);
+        rd_change *c = &d->chg[d->nchg];
+        memset(c, 0, sizeof *c);
+        int rc = parse_changes(l, h->changes, c);
+        if (rc == -2)
+            return oom(l);
+        if (rc)
+            return l->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                          "report '%s': opportunity '%.*s', history version %llu: stored changes "
+                                          "are not a valid JSON object",
+                                          l->report, SFSM_MAX_ID, id, (unsigned long long)h->version);
+        x->chg = (uint32_t)++d->nchg;
+    }
+    d->nent++;
+    d->opps[l->cur].nhist++;
+    return 0;
+}
+
+static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
+{
+    loader *l = ud;
+    report_data *d = l->d;
+    if (!id)
+        return l->rc = sfsm_error_set(SFSM_ESTORAGE, "report '%s': a history entry without an opportunity id",
+                                      l->report);
+    /* Same opportunity as the last entry? (its id is in the pool, or, for
+     * one that is skipped, in `last`) */
+    /* Versions run 1, 2, 3, … per opportunity without gaps: the next version
+     * of the last entry is the same opportunity without comparing ids. */
+    uint64_t prev = l->last_version;
+    l->last_version = h->version;
+    if (l->have_last && ((h->version == prev + 1 && h->version != 1) ||
+                         strcmp(id, l->cur >= 0 ? rd_s(d, d->opps[l->cur].id) : l->last.data) == 0))
+        return l->cur < 0 ? 0 : add_entry(l, id, h);
+    l->have_last = 1;
+    l->cur = -1;
+    if (l->cursor < d->n && strcmp(id, rd_s(d, d->opps[l->cursor].id)) == 0) {
+        l->cur = (long)l->cursor++;
+        d->opps[l->cur].hist = d->nent;
+        d->opps[l->cur].nhist = 0;
+        return add_entry(l, id, h);
+    }
+    l->last.len = 0;
+    sfsm__buf_add(&l->last, id, strlen(id) + 1);
+    return l->last.failed ? oom(l) : 0;
+}
+
+static int on_entry(const sfsm_history_entry *h, void *ud)
+{
+    loader *l = ud;
+    return add_entry(l, l->last.data, h);
+}
+
+static int on_team(const char *owner, const char *team, void *ud)
+{
+    (void)team;
+    loader *l = ud;
+    int ok = 1;
+    uint32_t ix = intern(l, owner, &ok);
+    if (!ok || sfsm__grow((void **)&l->team, &l->team_cap, l->team_n + 1, sizeof *l->team))
+        return oom(l);
+    l->team[l->team_n++] = ix;
+    return 0;
+}
+
+static int on_member(const char *owner, const char *team, void *ud)
+{
+    loader *l = ud;
+    report_data *d = l->d;
+    int ok = 1;
+    if (sfsm__grow((void **)&d->mem, &d->mem_cap, d->nmem + 1, sizeof *d->mem))
+        return oom(l);
+    rd_member *m = &d->mem[d->nmem];
+    m->owner = intern(l, owner, &ok);
+    m->team = intern(l, team, &ok);
+    if (!ok)
+        return oom(l);
+    d->nmem++;
+    return 0;
+}
+
+static int on_target(const sfsm_target *t, void *ud)
+{
+    loader *l = ud;
+    report_data *d = l->d;
+    int ok = 1;
+    if (sfsm__grow((void **)&d->tgt, &d->tgt_cap, d->ntgt + 1, sizeof *d->tgt))
+        return oom(l);
+    rd_target *x = &d->tgt[d->ntgt];
+    x->kind = (int)t->subject_kind;
+    x->subject = intern(l, t->subject, &ok);
+    x->currency = intern(l, t->currency, &ok);
+    x->period = t->period;
+    x->amount = t->amount;
+    if (!ok)
+        return oom(l);
+    d->ntgt++;
+    return 0;
+}
+
+static int on_payment(const sfsm_payment *p, void *ud)
+{
+    loader *l = ud;
+    report_data *d = l->d;
+    if (!p->opp_id || (d->as_of && p->at_ms > d->as_of))
+        return 0;
+    int ok = 1;
+    if (sfsm__grow((void **)&d->pay, &d->pay_cap, d->npay + 1, sizeof *d->pay))
+        return oom(l);
+    rd_payment *x = &d->pay[d->npay];
+    x->opp = sfsm__rd_intern(&d->paystr, p->opp_id, strlen(p->opp_id), &ok);
+    x->amount = p->amount;
+    x->at = p->at_ms;
+    if (!ok)
+        return oom(l);
+    d->npay++;
+    return 0;
+}
+
+/* Everything read from the backend, under one hold of the store. */
+static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
+{
+    report_data *d = l->d;
+    int rc = SFSM_OK;
+    if (l->extra && (s->ops.version < 3 || !s->ops.team_scan || !s->ops.target_scan || !s->ops.payment_scan))
+        return sfsm_error_set(SFSM_EVERSION, "report '%s' needs a store with teams, targets and payments (ops version 3)",
+                              l->report);
+    if (f->team) {
+        if (s->ops.version < 3 || !s->ops.team_scan)
+            return sfsm_error_set(SFSM_EVERSION, "report '%s': a team filter needs a store with teams (ops version 3)",
+                                  l->report);
+        rc = s->ops.team_scan(s->backend, f->team, on_team, l);
+        if (rc)
+            return l->rc ? l->rc : rc;
+    }
+    /* Owner and customer now are owner and customer then only without as_of. */
+    sfsm_filter v1 = { 1, NULL, d->as_of ? NULL : f->owner, d->as_of ? NULL : f->customer, 0 };
+    rc = s->ops.scan(s->backend, &v1, on_record, l);
+    if (rc)
+        return l->rc ? l->rc : rc;
+    if (s->ops.version >= 3 && s->ops.history_scan && d->n) {
+        l->cur = -1;
+        rc = s->ops.history_scan(s->backend, on_scan_entry, l);
+        if (rc)
+            return l->rc ? l->rc : rc;
+    }
+    /* Opportunities history_scan did not deliver (or all, without it). */
+    for (size_t i = 0; i < d->n; i++) {
+        rd_opp *o = &d->opps[i];
+        if (o->nhist)
+            continue;
+        const char *id = rd_s(d, o->id);
+        l->last.len = 0;   /* a copy: interning changes may move the pool */
+        sfsm__buf_add(&l->last, id, strlen(id) + 1);
+        if (l->last.failed)
+            return oom(l);
+        o->hist = d->nent;
+        l->cur = (long)i;
+        rc = s->ops.read_history(s->backend, l->last.data, on_entry, l);
+        if (rc == SFSM_ENOTFOUND && !l->rc)
+            rc = SFSM_OK;   /* gone since the scan (a backend with deletes) */
+        if (rc)
+            return l->rc ? l->rc : rc;
+    }
+    l->have_last = 0;
+    if ((l->extra & RD_TEAMS) && (rc = s->ops.team_scan(s->backend, NULL, on_member, l)))
+        return l->rc ? l->rc : rc;
+    if ((l->extra & RD_TARGETS) &&
+        (rc = s->ops.target_scan(s->backend, SFSM_SUBJECT_OWNER, NULL, d->target_year, on_target, l)))
+        return l->rc ? l->rc : rc;
+    if ((l->extra & RD_PAYMENTS) && (rc = s->ops.payment_scan(s->backend, NULL, on_payment, l)))
+        return l->rc ? l->rc : rc;
+    return SFSM_OK;
+}
+
+/* The opportunity as its history stood at d->as_of; 0 if it did not exist. */
+static int reconstruct(report_data *d, rd_opp *o)
+{
+    if (o->created > d->as_of)
+        return 0;
+    const rd_entry *h = rd_hist(d, o);
+    int32_t stage = -1;
+    int64_t entered = o->created, amount = 0, close = 0;
+    uint32_t currency = 0, owner = 0, customer = 0;
+    for (uint32_t k = 0; k < o->nhist; k++) {
+        if (h[k].at > d->as_of)
+            continue;
+        stage = h[k].to;
+        if (h[k].kind != SFSM_HISTORY_UPDATE)
+            entered = h[k].at;
+        if (h[k].chg) {
+            const rd_change *c = &d->chg[h[k].chg - 1];
+            if (c->mask & RD_CH_AMOUNT) {
+                amount = c->amount;
+                currency = c->currency;
+            }
+            if (c->mask & RD_CH_OWNER)
+                owner = c->owner;
+            if (c->mask & RD_CH_CUSTOMER)
+                customer = c->customer;
+            if (c->mask & RD_CH_CLOSE)
+                close = c->expected_close;
+        }
+    }
+    o->stage = stage;
+    o->entered = entered;
+    o->amount = amount;
+    o->currency = currency;
+    o->owner = owner;
+    o->customer = customer;
+    o->expected_close = close;
+    return 1;
+}
+
+int64_t sfsm__rd_first_won(const report_data *d, const rd_opp *o, int *found)
+{
+    const rd_entry *h = rd_hist(d, o);
+    for (uint32_t k = 0; k < o->nhist; k++)
+        if (rd_visible(d, &h[k]) && rd_outcome(d, h[k].to) == SFSM_OUTCOME_WON) {
+            *found = 1;
+            return h[k].at;
+        }
+    *found = 0;
+    return 0;
+}
+
+uint32_t sfsm__rd_lookup(const rd_strings *t, const char *s)
+{
+    if (!t->mask)
+        return UINT32_MAX;
+    size_t len = strlen(s);
+    for (size_t h = sfsm__hash(s, len) & t->mask;; h = (h + 1) & t->mask) {
+        uint32_t ix = t->slots[h];
+        if (!ix)
+            return UINT32_MAX;
+        if (strcmp(t->pool + t->off[ix], s) == 0)
+            return ix;
+    }
+}
+
+int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, report_data *d)
+{
+    int year = d->target_year;
+    memset(d, 0, sizeof *d);
+    d->target_year = year;
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    if (!f)
+        f = &none;
+    if (!e)
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': engine is NULL", name);
+    if (f->version != SFSM_REPORT_FILTER_VERSION)
+        return sfsm_error_set(SFSM_EVERSION, "report '%s': filter version %u unknown (expected %d)", name, f->version,
+                              SFSM_REPORT_FILTER_VERSION);
+    if (f->from_ms > f->to_ms)
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': the period starts (%lld) after it ends (%lld)", name,
+                              (long long)f->from_ms, (long long)f->to_ms);
+    d->has_period = f->from_ms != 0 || f->to_ms != 0;
+    if (need_period && !d->has_period)
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': a period (from_ms, to_ms) is required", name);
+    d->p = e->p;
+    d->from = f->from_ms;
+    d->to = f->to_ms;
+    d->as_of = f->as_of_ms;
+    return SFSM_OK;
+}
+
+int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, unsigned extra,
+                  report_data *d)
+{
+    int rc = sfsm__rd_check(e, f, name, need_period, d);
+    if (rc)
+        return rc;
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    if (!f)
+        f = &none;
+    if ((rc = sfsm__store_check_reentry(e->s)))
+        return rc;
+    d->now = f->as_of_ms ? f->as_of_ms : e->clock(e->clock_ud);
+
+    loader l;
+    memset(&l, 0, sizeof l);
+    l.d = d;
+    l.pipeline = e->p->name;
+    l.report = name;
+    l.want_changes = d->as_of != 0;
+    l.extra = extra;
+    l.cur = -1;
+    sfsm_store *s = e->s;
+    if ((rc = sfsm__store_enter(s)))
+        return rc;
+    s->in_callback++;
+    rc = read_store(s, &l, f);
+    s->in_callback--;
+    sfsm__store_leave(s);
+    sfsm__buf_free(&l.tmp);
+    sfsm__buf_free(&l.last);
+    if (rc) {
+        sfsm__free(l.team);
+        sfsm__rd_free(d);
+        return rc;
+    }
+
+    /* as_of, then the filter, compacting in place. */
+    uint32_t owner = f->owner ? sfsm__rd_lookup(&d->str, f->owner) : 0;
+    uint32_t customer = f->customer ? sfsm__rd_lookup(&d->str, f->customer) : 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        rd_opp *o = &d->opps[i];
+        if (d->as_of && !reconstruct(d, o))
+            continue;
+        if (f->owner && o->owner != owner)
+            continue;
+        if (f->customer && o->customer != customer)
+            continue;
+        if (f->team) {
+            size_t k = 0;
+            while (k < l.team_n && l.team[k] != o->owner)
+                k++;
+            if (k == l.team_n || !o->owner)
+                continue;
+        }
+        d->opps[kept++] = *o;
+    }
+    d->n = kept;
+    sfsm__free(l.team);
+    return SFSM_OK;
+}
+
+void sfsm__rd_free(report_data *d)
+{
+    sfsm__free(d->opps);
+    sfsm__free(d->ent);
+    sfsm__free(d->chg);
+    sfsm__free(d->pay);
+    sfsm__free(d->tgt);
+    sfsm__free(d->mem);
+    str_free(&d->str);
+    str_free(&d->paystr);
+    memset(d, 0, sizeof *d);
+}

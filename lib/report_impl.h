@@ -1,0 +1,221 @@
+/* Reports: the table they produce (report_table.c), the data they read
+ * (report_data.c, loaded in one pass under the store lock) and the small
+ * arithmetic and grouping helpers the nine reports share (report_util.c). */
+#ifndef SFSM_REPORT_IMPL_H
+#define SFSM_REPORT_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <salesfsm/engine.h>
+#include <salesfsm/history.h>
+#include <salesfsm/report.h>
+#include <salesfsm/targets.h>
+
+#include "pipeline_impl.h"
+
+__extension__ typedef __int128 rd_i128;
+
+/* ---- the table ---- */
+
+enum { RT_NULL = 0, RT_TEXT = 1, RT_INT = 2 };
+
+typedef struct rt_cell {
+    int type;
+    int64_t v;        /* the integer, or the text's offset in the table's text */
+} rt_cell;
+
+struct sfsm_report {
+    char *name;
+    char **cols;
+    size_t ncols;
+    rt_cell *cells;   /* nrows * ncols */
+    char *text;       /* every text cell, NUL-terminated, back to back */
+    size_t tlen, tcap;
+    size_t nrows, cap;
+    int failed;       /* an allocation failed while building */
+};
+
+/* New empty table with the given columns (copied). NULL: out of memory. */
+sfsm_report *sfsm__rt_new(const char *name, const char *const *cols, size_t ncols);
+/* Appends a row of null cells; returns its index (sets failed on OOM). */
+size_t sfsm__rt_row(sfsm_report *r);
+void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s);   /* NULL: null cell */
+void sfsm__rt_int(sfsm_report *r, size_t row, size_t col, int64_t v);
+/* Turns a finished table into the report's result: SFSM_OK and *out = r, or
+ * SFSM_ENOMEM (r freed, *out NULL) if any step failed. */
+int sfsm__rt_finish(sfsm_report *r, sfsm_report **out);
+
+/* ---- the loaded data ---- */
+
+/* One opportunity as the report sees it (at as_of when one is given).
+ * Strings are indexes into the data's string table, 0 meaning NULL. */
+typedef struct rd_opp {
+    int64_t amount, expected_close, created, entered;
+    uint32_t id, owner, customer, currency;
+    uint64_t hist;      /* first entry in rd.ent */
+    uint32_t nhist;
+    int32_t stage;      /* stage index, -1: not a stage of the pipeline */
+} rd_opp;
+
+/* One history entry. */
+typedef struct rd_entry {
+    int64_t at;
+    uint32_t chg;       /* index + 1 into rd.chg, 0: none (only loaded for as_of) */
+    int16_t from, to;   /* stage indexes, -1: none or unknown */
+    uint8_t kind;       /* sfsm_history_kind */
+} rd_entry;
+
+#define RD_CH_AMOUNT 0x01u   /* amount and currency */
+#define RD_CH_CUSTOMER 0x02u
+#define RD_CH_OWNER 0x04u
+#define RD_CH_CLOSE 0x08u
+
+typedef struct rd_change {
+    int64_t amount, expected_close;
+    uint32_t currency, owner, customer;
+    uint32_t mask;      /* RD_CH_* */
+} rd_change;
+
+typedef struct rd_strings {
+    char *pool;
+    size_t len, cap;
+    size_t *off;        /* off[i]: start of string i in pool (i >= 1) */
+    size_t n, ncap;
+    uint32_t *slots;    /* open addressing of interned strings: index, 0 empty */
+    size_t mask, used;
+} rd_strings;
+
+typedef struct rd_payment {
+    uint32_t opp;       /* the opportunity's id, in report_data.paystr */
+    int64_t amount, at;
+} rd_payment;
+
+typedef struct rd_target {
+    int kind;           /* sfsm_subject_kind */
+    uint32_t subject, currency;
+    sfsm_period period;
+    int64_t amount;
+} rd_target;
+
+typedef struct rd_member {
+    uint32_t owner, team;
+} rd_member;
+
+/* What else to read in the same pass (sfsm__rd_load's `extra`). */
+#define RD_PAYMENTS 0x1u   /* payments (at or before as_of) */
+#define RD_TARGETS 0x2u    /* targets of d->target_year */
+#define RD_TEAMS 0x4u      /* every team membership */
+
+typedef struct report_data {
+    const sfsm_pipeline *p;
+    rd_opp *opps;
+    size_t n, cap;
+    rd_entry *ent;
+    size_t nent, ent_cap;
+    rd_change *chg;
+    size_t nchg, chg_cap;
+    rd_strings str;
+    int64_t as_of;      /* filter's as_of_ms (0: none) */
+    int64_t now;        /* as_of, or the engine clock's time when it is 0 */
+    int64_t from, to;   /* the period */
+    int has_period;
+    int target_year;    /* in: the year RD_TARGETS reads */
+    rd_strings paystr;  /* opportunity ids of the payments */
+    rd_payment *pay;
+    size_t npay, pay_cap;
+    rd_target *tgt;
+    size_t ntgt, tgt_cap;
+    rd_member *mem;
+    size_t nmem, mem_cap;
+} report_data;
+
+/* Validates f (NULL: no filter) for report `name`; SFSM_EINVAL when
+ * need_period and none is given. Loads the engine pipeline's opportunities
+ * with their history, at as_of, with the filter's owner, team and customer
+ * applied. The period is not applied (each report uses it its own way). */
+int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, unsigned extra,
+                  report_data *d);
+/* Validates and copies the filter's period into d without loading. */
+int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, report_data *d);
+void sfsm__rd_free(report_data *d);
+
+static inline const char *rd_s(const report_data *d, uint32_t i)
+{
+    return i ? d->str.pool + d->str.off[i] : NULL;
+}
+/* Interns s (NULL → 0); returns 0 with *ok = 0 on out of memory. */
+uint32_t sfsm__rd_intern(rd_strings *t, const char *s, size_t len, int *ok);
+/* Index of s if interned, else UINT32_MAX. */
+uint32_t sfsm__rd_lookup(const rd_strings *t, const char *s);
+
+static inline const rd_entry *rd_hist(const report_data *d, const rd_opp *o)
+{
+    return d->ent + o->hist;
+}
+/* 1 if the entry counts at the data's as_of. */
+static inline int rd_visible(const report_data *d, const rd_entry *h)
+{
+    return d->as_of == 0 || h->at <= d->as_of;
+}
+static inline int rd_in_period(const report_data *d, int64_t t)
+{
+    return !d->has_period || (t >= d->from && t < d->to);
+}
+static inline int rd_outcome(const report_data *d, int stage)
+{
+    return stage < 0 ? -1 : (int)d->p->stages[stage].outcome;
+}
+/* Time of the first visible entry into a stage of outcome won; 0 with
+ * *found 0 if none. */
+int64_t sfsm__rd_first_won(const report_data *d, const rd_opp *o, int *found);
+
+/* ---- arithmetic and grouping ---- */
+
+/* floor(num * 10000 / den) for den > 0, as basis points. */
+int64_t sfsm__bp(int64_t num, int64_t den);
+/* floor(a / b) for b > 0. */
+int64_t sfsm__floor_div(int64_t a, int64_t b);
+/* The lower-middle value of v[0..n) (n > 0); reorders v. */
+int64_t sfsm__median(int64_t *v, size_t n);
+/* Adds v to *acc; SFSM_EINVAL naming the report and what on overflow. */
+int sfsm__sum(int64_t *acc, int64_t v, const char *report, const char *what, const char *currency);
+/* A weighted total (Σ amount × probability) to its rounded-down /100 value. */
+int sfsm__weighted(rd_i128 w, int64_t *out, const char *report, const char *currency);
+
+/* Map from a pair of 32-bit keys to a dense group index. */
+typedef struct rg_map {
+    uint64_t *keys;
+    uint32_t *slots;    /* index + 1, 0 empty */
+    size_t n, cap, mask;
+} rg_map;
+/* Index of (a, b), adding it when new (*added set); -1 on out of memory. */
+long sfsm__rg_get(rg_map *m, uint32_t a, uint32_t b, int *added);
+/* Index of (a, b), or -1. */
+long sfsm__rg_find(const rg_map *m, uint32_t a, uint32_t b);
+void sfsm__rg_free(rg_map *m);
+
+/* Money grouped by (key, currency): count, amount, Σ amount × probability. */
+typedef struct money_row {
+    uint32_t key, currency;
+    int64_t count, amount, weighted;
+    rd_i128 w;
+} money_row;
+
+typedef struct money_rows {
+    rg_map map;
+    money_row *v;
+    size_t n, cap;
+} money_rows;
+
+/* Adds one opportunity; SFSM_EINVAL on overflow, SFSM_ENOMEM. */
+int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t currency, int64_t amount,
+                    int probability, const char *report);
+/* Rounds the weighted sums and sorts by key, then currency (NULL first). */
+int sfsm__money_finish(money_rows *m, const report_data *d, const char *report);
+void sfsm__money_free(money_rows *m);
+
+/* strcmp with NULL sorting first. */
+int sfsm__cmp_null_first(const char *a, const char *b);
+
+#endif

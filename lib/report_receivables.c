@@ -1,0 +1,140 @@
+/* receivables: won opportunities with what has been collected on them up to
+ * as_of, by id, then per (owner, currency) sums. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "report_impl.h"
+
+#define NAME "receivables"
+
+typedef struct recv {
+    const rd_opp *o;
+    int64_t collected, won_ms;
+    int has_won_ms;
+} recv;
+
+typedef struct recv_sum {
+    uint32_t owner, currency;
+    int64_t won, collected, outstanding;
+} recv_sum;
+
+static _Thread_local const report_data *t_data;
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(rd_s(t_data, ((const recv *)a)->o->id), rd_s(t_data, ((const recv *)b)->o->id));
+}
+
+static int cmp_sum(const void *a, const void *b)
+{
+    const recv_sum *x = a, *y = b;
+    int c = sfsm__cmp_null_first(rd_s(t_data, x->owner), rd_s(t_data, y->owner));
+    return c ? c : sfsm__cmp_null_first(rd_s(t_data, x->currency), rd_s(t_data, y->currency));
+}
+
+static int oom(void)
+{
+    return sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
+}
+
+static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t *sn)
+{
+    /* Collected per opportunity id (string index). */
+    int64_t *coll = sfsm__calloc(d->paystr.n ? d->paystr.n : 1, sizeof *coll);
+    if (!coll)
+        return oom();
+    int rc = SFSM_OK;
+    for (size_t i = 0; i < d->npay && !rc; i++)
+        rc = sfsm__sum(&coll[d->pay[i].opp], d->pay[i].amount, NAME, "payments", NULL);
+    size_t cap = 0, scap = 0;
+    rg_map map = { 0 };
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        const rd_opp *o = &d->opps[i];
+        if (rd_outcome(d, o->stage) != SFSM_OUTCOME_WON)
+            continue;
+        if (sfsm__grow((void **)rv, &cap, *rn + 1, sizeof **rv)) {
+            rc = oom();
+            break;
+        }
+        recv *x = &(*rv)[(*rn)++];
+        x->o = o;
+        uint32_t p = d->npay ? sfsm__rd_lookup(&d->paystr, rd_s(d, o->id)) : UINT32_MAX;
+        x->collected = p == UINT32_MAX ? 0 : coll[p];
+        x->won_ms = sfsm__rd_first_won(d, o, &x->has_won_ms);
+        int added;
+        long g = sfsm__rg_get(&map, o->owner, o->currency, &added);
+        if (g < 0 || (added && sfsm__grow((void **)sv, &scap, *sn + 1, sizeof **sv))) {
+            rc = oom();
+            break;
+        }
+        if (added)
+            (*sv)[(*sn)++] = (recv_sum){ o->owner, o->currency, 0, 0, 0 };
+        recv_sum *s = &(*sv)[g];
+        const char *cur = rd_s(d, o->currency);
+        int64_t outstanding;
+        if (__builtin_sub_overflow(o->amount, x->collected, &outstanding))
+            rc = sfsm_error_set(SFSM_EINVAL, "report '" NAME "': outstanding amount overflows int64");
+        if (!rc && !(rc = sfsm__sum(&s->won, o->amount, NAME, "won amounts", cur)) &&
+            !(rc = sfsm__sum(&s->collected, x->collected, NAME, "collected amounts", cur)))
+            rc = sfsm__sum(&s->outstanding, outstanding, NAME, "outstanding amounts", cur);
+    }
+    sfsm__rg_free(&map);
+    sfsm__free(coll);
+    return rc;
+}
+
+int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
+    report_data d = { 0 };
+    int rc = sfsm__rd_load(e, f, NAME, 0, RD_PAYMENTS, &d);
+    if (rc)
+        return rc;
+    recv *rv = NULL;
+    recv_sum *sv = NULL;
+    size_t rn = 0, sn = 0;
+    rc = compute(&d, &rv, &rn, &sv, &sn);
+    if (!rc) {
+        t_data = &d;
+        if (rn)
+            qsort(rv, rn, sizeof *rv, cmp_id);
+        if (sn)
+            qsort(sv, sn, sizeof *sv, cmp_sum);
+        static const char *const cols[] = { "id",          "owner",       "currency", "won",
+                                            "collected",   "outstanding", "won_ms",   "outstanding_ms" };
+        sfsm_report *r = sfsm__rt_new(NAME, cols, 8);
+        for (size_t i = 0; r && i < rn; i++) {
+            const recv *x = &rv[i];
+            size_t row = sfsm__rt_row(r);
+            int64_t outstanding = x->o->amount - x->collected;
+            sfsm__rt_text(r, row, 0, rd_s(&d, x->o->id));
+            sfsm__rt_text(r, row, 1, rd_s(&d, x->o->owner));
+            sfsm__rt_text(r, row, 2, rd_s(&d, x->o->currency));
+            sfsm__rt_int(r, row, 3, x->o->amount);
+            sfsm__rt_int(r, row, 4, x->collected);
+            sfsm__rt_int(r, row, 5, outstanding);
+            if (x->has_won_ms) {
+                sfsm__rt_int(r, row, 6, x->won_ms);
+                if (outstanding > 0)
+                    sfsm__rt_int(r, row, 7, d.now - x->won_ms);
+            }
+        }
+        for (size_t i = 0; r && i < sn; i++) {
+            size_t row = sfsm__rt_row(r);
+            sfsm__rt_text(r, row, 1, rd_s(&d, sv[i].owner));
+            sfsm__rt_text(r, row, 2, rd_s(&d, sv[i].currency));
+            sfsm__rt_int(r, row, 3, sv[i].won);
+            sfsm__rt_int(r, row, 4, sv[i].collected);
+            sfsm__rt_int(r, row, 5, sv[i].outstanding);
+        }
+        rc = sfsm__rt_finish(r, out);
+    }
+    sfsm__free(rv);
+    sfsm__free(sv);
+    sfsm__rd_free(&d);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* stale: open opportunities longer in their stage than its stale-after days
+ * allow, at as_of (or the engine clock's now), oldest stage entry first. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "report_impl.h"
+
+#define NAME "stale"
+#define DAY_MS INT64_C(86400000)
+
+static _Thread_local const report_data *t_data;
+
+static int cmp_entered(const void *a, const void *b)
+{
+    const rd_opp *x = *(const rd_opp *const *)a, *y = *(const rd_opp *const *)b;
+    if (x->entered != y->entered)
+        return x->entered < y->entered ? -1 : 1;
+    return strcmp(rd_s(t_data, x->id), rd_s(t_data, y->id));
+}
+
+int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
+    report_data d = { 0 };
+    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d);
+    if (rc)
+        return rc;
+    const rd_opp **v = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        const rd_opp *o = &d.opps[i];
+        if (rd_outcome(&d, o->stage) != SFSM_OUTCOME_OPEN)
+            continue;
+        int days = d.p->stages[o->stage].stale_days;
+        int64_t in_stage;
+        if (days <= 0 || __builtin_sub_overflow(d.now, o->entered, &in_stage) || in_stage <= (int64_t)days * DAY_MS)
+            continue;
+        if (sfsm__grow((void **)&v, &cap, n + 1, sizeof *v)) {
+            rc = sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
+            break;
+        }
+        v[n++] = o;
+    }
+    if (!rc) {
+        t_data = &d;
+        if (n)
+            qsort(v, n, sizeof *v, cmp_entered);
+        static const char *const cols[] = { "id",         "stage",         "owner",     "customer",
+                                            "entered_ms", "days_in_stage", "stale_days" };
+        sfsm_report *r = sfsm__rt_new(NAME, cols, 7);
+        for (size_t i = 0; r && i < n; i++) {
+            const rd_opp *o = v[i];
+            size_t row = sfsm__rt_row(r);
+            sfsm__rt_text(r, row, 0, rd_s(&d, o->id));
+            sfsm__rt_text(r, row, 1, d.p->stages[o->stage].name);
+            sfsm__rt_text(r, row, 2, rd_s(&d, o->owner));
+            sfsm__rt_text(r, row, 3, rd_s(&d, o->customer));
+            sfsm__rt_int(r, row, 4, o->entered);
+            sfsm__rt_int(r, row, 5, (d.now - o->entered) / DAY_MS);
+            sfsm__rt_int(r, row, 6, d.p->stages[o->stage].stale_days);
+        }
+        rc = sfsm__rt_finish(r, out);
+    }
+    sfsm__free(v);
+    sfsm__rd_free(&d);
+    return rc;
+}

@@ -1,0 +1,204 @@
+/* The report table: named columns, rows of null / text / integer cells,
+ * its accessors and its JSON form. */
+#include <string.h>
+
+#include <salesfsm/report.h>
+
+#include "alloc.h"
+#include "report_impl.h"
+#include "text.h"
+
+int sfsm_report_filter_init(sfsm_report_filter *f, unsigned int version)
+{
+    if (!f)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_report_filter_init: filter is NULL");
+    if (version != SFSM_REPORT_FILTER_VERSION)
+        return sfsm_error_set(SFSM_EVERSION, "sfsm_report_filter_init: version %u unknown (expected %d)", version,
+                              SFSM_REPORT_FILTER_VERSION);
+    *f = (sfsm_report_filter)SFSM_REPORT_FILTER_INIT;
+    return SFSM_OK;
+}
+
+sfsm_report *sfsm__rt_new(const char *name, const char *const *cols, size_t ncols)
+{
+    sfsm_report *r = sfsm__calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->name = sfsm__strdup(name);
+    r->cols = sfsm__calloc(ncols ? ncols : 1, sizeof *r->cols);
+    if (!r->name || !r->cols) {
+        sfsm_report_free(r);
+        return NULL;
+    }
+    r->ncols = ncols;
+    for (size_t c = 0; c < ncols; c++)
+        if (!(r->cols[c] = sfsm__strdup(cols[c]))) {
+            sfsm_report_free(r);
+            return NULL;
+        }
+    return r;
+}
+
+size_t sfsm__rt_row(sfsm_report *r)
+{
+    if (r->failed)
+        return 0;
+    if (sfsm__grow((void **)&r->cells, &r->cap, (r->nrows + 1) * r->ncols, sizeof *r->cells)) {
+        r->failed = 1;
+        return 0;
+    }
+    memset(r->cells + r->nrows * r->ncols, 0, r->ncols * sizeof *r->cells);
+    return r->nrows++;
+}
+
+static rt_cell *cell(const sfsm_report *r, size_t row, size_t col)
+{
+    if (!r || r->failed || row >= r->nrows || col >= r->ncols)
+        return NULL;
+    return &r->cells[row * r->ncols + col];
+}
+
+void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s)
+{
+    rt_cell *c = cell(r, row, col);
+    if (!c || !s)
+        return;
+    size_t n = strlen(s) + 1;
+    if (sfsm__grow((void **)&r->text, &r->tcap, r->tlen + n, 1)) {
+        r->failed = 1;
+        return;
+    }
+    memcpy(r->text + r->tlen, s, n);
+    c->type = RT_TEXT;
+    c->v = (int64_t)r->tlen;
+    r->tlen += n;
+}
+
+void sfsm__rt_int(sfsm_report *r, size_t row, size_t col, int64_t v)
+{
+    rt_cell *c = cell(r, row, col);
+    if (!c)
+        return;
+    c->type = RT_INT;
+    c->v = v;
+}
+
+int sfsm__rt_finish(sfsm_report *r, sfsm_report **out)
+{
+    if (!r || r->failed) {
+        sfsm_report_free(r);
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory building a report");
+    }
+    *out = r;
+    return SFSM_OK;
+}
+
+void sfsm_report_free(sfsm_report *r)
+{
+    if (!r)
+        return;
+    sfsm__free(r->text);
+    sfsm__free(r->cells);
+    if (r->cols)
+        for (size_t c = 0; c < r->ncols; c++)
+            sfsm__free(r->cols[c]);
+    sfsm__free(r->cols);
+    sfsm__free(r->name);
+    sfsm__free(r);
+}
+
+const char *sfsm_report_name(const sfsm_report *r)
+{
+    return r ? r->name : NULL;
+}
+
+size_t sfsm_report_row_count(const sfsm_report *r)
+{
+    return r ? r->nrows : 0;
+}
+
+size_t sfsm_report_column_count(const sfsm_report *r)
+{
+    return r ? r->ncols : 0;
+}
+
+const char *sfsm_report_column_name(const sfsm_report *r, size_t col)
+{
+    return r && col < r->ncols ? r->cols[col] : NULL;
+}
+
+int sfsm_report_column(const sfsm_report *r, const char *name, size_t *col)
+{
+    if (!r || !name || !col)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_report_column: %s is NULL", !r ? "report" : !name ? "name" : "col");
+    for (size_t c = 0; c < r->ncols; c++)
+        if (strcmp(r->cols[c], name) == 0) {
+            *col = c;
+            return SFSM_OK;
+        }
+    return sfsm_error_set(SFSM_ENOTFOUND, "report '%s' has no column '%.*s'", r->name, SFSM_MAX_NAME, name);
+}
+
+int sfsm_report_is_null(const sfsm_report *r, size_t row, size_t col)
+{
+    const rt_cell *c = cell(r, row, col);
+    return !c || c->type == RT_NULL;
+}
+
+const char *sfsm_report_text(const sfsm_report *r, size_t row, size_t col)
+{
+    const rt_cell *c = cell(r, row, col);
+    return c && c->type == RT_TEXT ? r->text + c->v : NULL;
+}
+
+int64_t sfsm_report_int(const sfsm_report *r, size_t row, size_t col)
+{
+    const rt_cell *c = cell(r, row, col);
+    return c && c->type == RT_INT ? c->v : 0;
+}
+
+int sfsm_report_to_json(const sfsm_report *r, char **out, size_t *len)
+{
+    if (out)
+        *out = NULL;
+    if (len)
+        *len = 0;
+    if (!r || !out)
+        return sfsm_error_set(SFSM_EINVAL, "sfsm_report_to_json: %s is NULL", r ? "out" : "report");
+    sfsm_buf b = { 0 };
+    sfsm__buf_adds(&b, "{\"report\":");
+    sfsm__buf_add_json_string(&b, r->name);
+    sfsm__buf_adds(&b, ",\"columns\":[");
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (c)
+            sfsm__buf_adds(&b, ",");
+        sfsm__buf_add_json_string(&b, r->cols[c]);
+    }
+    sfsm__buf_adds(&b, "],\"rows\":[");
+    for (size_t i = 0; i < r->nrows; i++) {
+        sfsm__buf_adds(&b, i ? ",[" : "[");
+        for (size_t c = 0; c < r->ncols; c++) {
+            const rt_cell *x = &r->cells[i * r->ncols + c];
+            if (c)
+                sfsm__buf_adds(&b, ",");
+            if (x->type == RT_TEXT) {
+                sfsm__buf_add_json_string(&b, r->text + x->v);
+            } else if (x->type == RT_INT) {
+                char num[24];
+                sfsm__buf_add(&b, num, sfsm__format_i64(num, x->v));
+            } else {
+                sfsm__buf_adds(&b, "null");
+            }
+        }
+        sfsm__buf_adds(&b, "]");
+    }
+    sfsm__buf_adds(&b, "]}");
+    size_t n = b.len;
+    char *s = sfsm__buf_take(&b);
+    if (!s)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory writing report '%s' as JSON", r->name);
+    *out = s;
+    if (len)
+        *len = n;
+    return SFSM_OK;
+}

@@ -1,0 +1,209 @@
+/* Arithmetic, medians and grouping shared by the reports. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "report_impl.h"
+
+int64_t sfsm__floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+int64_t sfsm__bp(int64_t num, int64_t den)
+{
+    rd_i128 q = (rd_i128)num * 10000 / den;
+    if ((rd_i128)num * 10000 % den != 0 && num < 0)
+        q--;
+    if (q > INT64_MAX)
+        return INT64_MAX;
+    if (q < INT64_MIN)
+        return INT64_MIN;
+    return (int64_t)q;
+}
+
+/* Quickselect (three-way partition) for the k-th smallest, 0-based. */
+static void swap64(int64_t *a, int64_t *b)
+{
+    int64_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+int64_t sfsm__median(int64_t *v, size_t n)
+{
+    size_t k = (n - 1) / 2, lo = 0, hi = n;
+    while (hi - lo > 1) {
+        int64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        int64_t pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            if (v[i] < pivot)
+                swap64(&v[lt++], &v[i++]);
+            else if (v[i] > pivot)
+                swap64(&v[i], &v[--gt]);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return pivot;
+    }
+    return v[k];
+}
+
+int sfsm__sum(int64_t *acc, int64_t v, const char *report, const char *what, const char *currency)
+{
+    if (__builtin_add_overflow(*acc, v, acc))
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': the sum of %s%s%s overflows int64", report, what,
+                              currency ? " in " : "", currency ? currency : "");
+    return SFSM_OK;
+}
+
+int sfsm__weighted(rd_i128 w, int64_t *out, const char *report, const char *currency)
+{
+    rd_i128 q = w / 100;
+    if (w < 0 && w % 100 != 0)
+        q--;
+    if (q > INT64_MAX || q < INT64_MIN)
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': the weighted sum%s%s overflows int64", report,
+                              currency ? " in " : "", currency ? currency : "");
+    *out = (int64_t)q;
+    return SFSM_OK;
+}
+
+static size_t rg_hash(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    return (size_t)k;
+}
+
+long sfsm__rg_find(const rg_map *m, uint32_t a, uint32_t b)
+{
+    uint64_t key = (uint64_t)a << 32 | b;
+    if (!m->mask)
+        return -1;
+    for (size_t h = rg_hash(key) & m->mask;; h = (h + 1) & m->mask) {
+        uint32_t s = m->slots[h];
+        if (!s)
+            return -1;
+        if (m->keys[s - 1] == key)
+            return (long)(s - 1);
+    }
+}
+
+long sfsm__rg_get(rg_map *m, uint32_t a, uint32_t b, int *added)
+{
+    uint64_t key = (uint64_t)a << 32 | b;
+    *added = 0;
+    if (m->mask) {
+        for (size_t h = rg_hash(key) & m->mask;; h = (h + 1) & m->mask) {
+            uint32_t s = m->slots[h];
+            if (!s)
+                break;
+            if (m->keys[s - 1] == key)
+                return (long)(s - 1);
+        }
+    }
+    if ((m->n + 1) * 2 > m->mask + 1 || !m->mask) {
+        size_t size = m->mask ? (m->mask + 1) * 2 : 64;
+        uint32_t *slots = sfsm__calloc(size, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < m->n; i++) {
+            size_t h = rg_hash(m->keys[i]) & (size - 1);
+            while (slots[h])
+                h = (h + 1) & (size - 1);
+            slots[h] = (uint32_t)(i + 1);
+        }
+        sfsm__free(m->slots);
+        m->slots = slots;
+        m->mask = size - 1;
+    }
+    if (sfsm__grow((void **)&m->keys, &m->cap, m->n + 1, sizeof *m->keys))
+        return -1;
+    m->keys[m->n] = key;
+    size_t h = rg_hash(key) & m->mask;
+    while (m->slots[h])
+        h = (h + 1) & m->mask;
+    m->slots[h] = (uint32_t)(m->n + 1);
+    *added = 1;
+    return (long)m->n++;
+}
+
+void sfsm__rg_free(rg_map *m)
+{
+    sfsm__free(m->keys);
+    sfsm__free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+int sfsm__cmp_null_first(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t currency, int64_t amount,
+                    int probability, const char *report)
+{
+    int added;
+    long g = sfsm__rg_get(&m->map, key, currency, &added);
+    if (g < 0)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '%s'", report);
+    if (added) {
+        if (sfsm__grow((void **)&m->v, &m->cap, m->n + 1, sizeof *m->v))
+            return sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '%s'", report);
+        memset(&m->v[m->n], 0, sizeof *m->v);
+        m->v[m->n].key = key;
+        m->v[m->n].currency = currency;
+        m->n++;
+    }
+    money_row *r = &m->v[g];
+    r->count++;
+    int rc = sfsm__sum(&r->amount, amount, report, "amounts", rd_s(d, currency));
+    if (rc)
+        return rc;
+    r->w += (rd_i128)amount * probability;
+    return SFSM_OK;
+}
+
+/* qsort has no user data in C11: the data being sorted, per thread. */
+static _Thread_local const report_data *g_sort_data;
+
+static int cmp_money(const void *a, const void *b)
+{
+    const money_row *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return sfsm__cmp_null_first(rd_s(g_sort_data, x->currency), rd_s(g_sort_data, y->currency));
+}
+
+int sfsm__money_finish(money_rows *m, const report_data *d, const char *report)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        int rc = sfsm__weighted(m->v[i].w, &m->v[i].weighted, report, rd_s(d, m->v[i].currency));
+        if (rc)
+            return rc;
+    }
+    g_sort_data = d;
+    if (m->n)
+        qsort(m->v, m->n, sizeof *m->v, cmp_money);
+    return SFSM_OK;
+}
+
+void sfsm__money_free(money_rows *m)
+{
+    sfsm__rg_free(&m->map);
+    sfsm__free(m->v);
+    memset(m, 0, sizeof *m);
+}
