@@ -109,6 +109,11 @@ typedef struct loader {
     unsigned extra;
     uint32_t *team;         /* owners of the filter's team */
     size_t team_n, team_cap;
+    struct {
+        const char *ptr;
+        uint32_t ix;
+    } pcache[1024];         /* string pointers seen lately (a backend with
+                               interned strings hands the same ones back) */
 } loader;
 
 static int oom(loader *l)
@@ -135,7 +140,19 @@ static int32_t stage_of(loader *l, const char *name)
 
 static uint32_t intern(loader *l, const char *s, int *ok)
 {
-    return s ? sfsm__rd_intern(&l->d->str, s, strlen(s), ok) : 0;
+    if (!s)
+        return 0;
+    /* A pointer seen before usually holds the same text; checked, since a
+     * backend may reuse its buffers. */
+    size_t h = (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 54);
+    if (l->pcache[h].ptr == s && strcmp(rd_s(l->d, l->pcache[h].ix), s) == 0)
+        return l->pcache[h].ix;
+    uint32_t ix = sfsm__rd_intern(&l->d->str, s, strlen(s), ok);
+    if (ix) {
+        l->pcache[h].ptr = s;
+        l->pcache[h].ix = ix;
+    }
+    return ix;
 }
 
 static int on_record(const sfsm_record *rec, void *ud)
@@ -203,16 +220,17 @@ static const char *json_str(const char *p, sfsm_buf *b)
     if (b)
         b->len = 0;
     for (p++;;) {
+        /* a run of plain characters at once */
+        const char *run = p;
+        while (*p && *p != '"' && *p != '\\')
+            p++;
+        if (b && p > run)
+            sfsm__buf_add(b, run, (size_t)(p - run));
         char c = *p++;
         if (c == '"')
             break;
         if (c == '\0')
             return NULL;
-        if (c != '\\') {
-            if (b)
-                sfsm__buf_add(b, &c, 1);
-            continue;
-        }
         char esc = *p++;
         const char *simple = esc ? strchr("\"\\/bfnrt", esc) : NULL;
         if (simple) {

@@ -38,6 +38,9 @@ struct sfsm_report {
 
 /* New empty table with the given columns (copied). NULL: out of memory. */
 sfsm_report *sfsm__rt_new(const char *name, const char *const *cols, size_t ncols);
+/* Reserves room for rows more rows and text_bytes more bytes of text (a
+ * hint: sets failed on OOM). */
+void sfsm__rt_reserve(sfsm_report *r, size_t rows, size_t text_bytes);
 /* Appends a row of null cells; returns its index (sets failed on OOM). */
 size_t sfsm__rt_row(sfsm_report *r);
 void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s);   /* NULL: null cell */
@@ -144,6 +147,11 @@ static inline const char *rd_s(const report_data *d, uint32_t i)
 {
     return i ? d->str.pool + d->str.off[i] : NULL;
 }
+/* Bytes of string i with its NUL (0 for NULL). */
+static inline size_t rd_size(const report_data *d, uint32_t i)
+{
+    return i ? (i + 1 < d->str.n ? d->str.off[i + 1] : d->str.len) - d->str.off[i] : 0;
+}
 /* Interns s (NULL → 0); returns 0 with *ok = 0 on out of memory. */
 uint32_t sfsm__rd_intern(rd_strings *t, const char *s, size_t len, int *ok);
 /* Index of s if interned, else UINT32_MAX. */
@@ -214,6 +222,12 @@ int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t 
 /* Rounds the weighted sums and sorts by key, then currency (NULL first). */
 int sfsm__money_finish(money_rows *m, const report_data *d, const char *report);
 void sfsm__money_free(money_rows *m);
+
+/* rank[i]: the position of d->opps[i] in id order (ids are unique), so
+ * that sorts by id compare integers. Ids already in load (creation) order,
+ * the usual case, cost one linear check. *out is freed by the caller;
+ * SFSM_ENOMEM. */
+int sfsm__rd_id_rank(const report_data *d, uint32_t **out);
 
 /* strcmp with NULL sorting first. */
 int sfsm__cmp_null_first(const char *a, const char *b);

@@ -12,6 +12,7 @@ typedef struct recv {
     const rd_opp *o;
     int64_t collected, won_ms;
     int has_won_ms;
+    uint32_t rank;      /* of the id in id order */
 } recv;
 
 typedef struct recv_sum {
@@ -23,7 +24,8 @@ static _Thread_local const report_data *t_data;
 
 static int cmp_id(const void *a, const void *b)
 {
-    return strcmp(rd_s(t_data, ((const recv *)a)->o->id), rd_s(t_data, ((const recv *)b)->o->id));
+    uint32_t x = ((const recv *)a)->rank, y = ((const recv *)b)->rank;
+    return x < y ? -1 : x > y;
 }
 
 static int cmp_sum(const void *a, const void *b)
@@ -38,12 +40,17 @@ static int oom(void)
     return sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
 }
 
-static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t *sn)
+static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t *sn, size_t *text)
 {
+    uint32_t *rank = NULL;
+    if (sfsm__rd_id_rank(d, &rank))
+        return oom();
     /* Collected per opportunity id (string index). */
     int64_t *coll = sfsm__calloc(d->paystr.n ? d->paystr.n : 1, sizeof *coll);
-    if (!coll)
+    if (!coll) {
+        sfsm__free(rank);
         return oom();
+    }
     int rc = SFSM_OK;
     for (size_t i = 0; i < d->npay && !rc; i++)
         rc = sfsm__sum(&coll[d->pay[i].opp], d->pay[i].amount, NAME, "payments", NULL);
@@ -59,6 +66,8 @@ static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t 
         }
         recv *x = &(*rv)[(*rn)++];
         x->o = o;
+        x->rank = rank[i];
+        *text += rd_size(d, o->id) + rd_size(d, o->owner) + rd_size(d, o->currency);
         uint32_t p = d->npay ? sfsm__rd_lookup(&d->paystr, rd_s(d, o->id)) : UINT32_MAX;
         x->collected = p == UINT32_MAX ? 0 : coll[p];
         x->won_ms = sfsm__rd_first_won(d, o, &x->has_won_ms);
@@ -81,6 +90,7 @@ static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t 
     }
     sfsm__rg_free(&map);
     sfsm__free(coll);
+    sfsm__free(rank);
     return rc;
 }
 
@@ -96,17 +106,21 @@ int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_re
         return rc;
     recv *rv = NULL;
     recv_sum *sv = NULL;
-    size_t rn = 0, sn = 0;
-    rc = compute(&d, &rv, &rn, &sv, &sn);
+    size_t rn = 0, sn = 0, text = 0;
+    rc = compute(&d, &rv, &rn, &sv, &sn, &text);
     if (!rc) {
         t_data = &d;
-        if (rn)
+        size_t sorted = 1;
+        while (sorted < rn && rv[sorted - 1].rank < rv[sorted].rank)
+            sorted++;
+        if (sorted < rn)
             qsort(rv, rn, sizeof *rv, cmp_id);
         if (sn)
             qsort(sv, sn, sizeof *sv, cmp_sum);
         static const char *const cols[] = { "id",          "owner",       "currency", "won",
                                             "collected",   "outstanding", "won_ms",   "outstanding_ms" };
         sfsm_report *r = sfsm__rt_new(NAME, cols, 8);
+        sfsm__rt_reserve(r, rn + sn, text);
         for (size_t i = 0; r && i < rn; i++) {
             const recv *x = &rv[i];
             size_t row = sfsm__rt_row(r);

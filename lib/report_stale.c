@@ -9,14 +9,18 @@
 #define NAME "stale"
 #define DAY_MS INT64_C(86400000)
 
-static _Thread_local const report_data *t_data;
+/* Sorted by entry into the stage, then id (its rank in id order). */
+typedef struct stale_row {
+    int64_t entered;
+    uint32_t rank, opp;
+} stale_row;
 
 static int cmp_entered(const void *a, const void *b)
 {
-    const rd_opp *x = *(const rd_opp *const *)a, *y = *(const rd_opp *const *)b;
+    const stale_row *x = a, *y = b;
     if (x->entered != y->entered)
         return x->entered < y->entered ? -1 : 1;
-    return strcmp(rd_s(t_data, x->id), rd_s(t_data, y->id));
+    return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
 int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
@@ -29,9 +33,11 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
     int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d);
     if (rc)
         return rc;
-    const rd_opp **v = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < d.n; i++) {
+    stale_row *v = NULL;
+    uint32_t *rank = NULL;
+    size_t n = 0, cap = 0, text = 0;
+    rc = sfsm__rd_id_rank(&d, &rank);
+    for (size_t i = 0; !rc && i < d.n; i++) {
         const rd_opp *o = &d.opps[i];
         if (rd_outcome(&d, o->stage) != SFSM_OUTCOME_OPEN)
             continue;
@@ -43,17 +49,22 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
             rc = sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
             break;
         }
-        v[n++] = o;
+        v[n++] = (stale_row){ o->entered, rank[i], (uint32_t)i };
+        /* the text cells' bytes, for one reservation */
+        const uint32_t s_ix[3] = { o->id, o->owner, o->customer };
+        for (int k = 0; k < 3; k++)
+            text += rd_size(&d, s_ix[k]);
+        text += strlen(d.p->stages[o->stage].name) + 1;
     }
     if (!rc) {
-        t_data = &d;
         if (n)
             qsort(v, n, sizeof *v, cmp_entered);
         static const char *const cols[] = { "id",         "stage",         "owner",     "customer",
                                             "entered_ms", "days_in_stage", "stale_days" };
         sfsm_report *r = sfsm__rt_new(NAME, cols, 7);
+        sfsm__rt_reserve(r, n, text);
         for (size_t i = 0; r && i < n; i++) {
-            const rd_opp *o = v[i];
+            const rd_opp *o = &d.opps[v[i].opp];
             size_t row = sfsm__rt_row(r);
             sfsm__rt_text(r, row, 0, rd_s(&d, o->id));
             sfsm__rt_text(r, row, 1, d.p->stages[o->stage].name);
@@ -65,6 +76,7 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
         }
         rc = sfsm__rt_finish(r, out);
     }
+    sfsm__free(rank);
     sfsm__free(v);
     sfsm__rd_free(&d);
     return rc;

@@ -39,6 +39,15 @@ sfsm_report *sfsm__rt_new(const char *name, const char *const *cols, size_t ncol
     return r;
 }
 
+void sfsm__rt_reserve(sfsm_report *r, size_t rows, size_t text_bytes)
+{
+    if (!r || r->failed)
+        return;
+    if ((rows && sfsm__grow((void **)&r->cells, &r->cap, (r->nrows + rows) * r->ncols, sizeof *r->cells)) ||
+        (text_bytes && sfsm__grow((void **)&r->text, &r->tcap, r->tlen + text_bytes, 1)))
+        r->failed = 1;
+}
+
 size_t sfsm__rt_row(sfsm_report *r)
 {
     if (r->failed)

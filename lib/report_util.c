@@ -207,3 +207,43 @@ void sfsm__money_free(money_rows *m)
     sfsm__free(m->v);
     memset(m, 0, sizeof *m);
 }
+
+/* ---- id order ---- */
+
+static _Thread_local const report_data *g_rank_data;
+
+static int cmp_opp_id(const void *a, const void *b)
+{
+    const report_data *d = g_rank_data;
+    return strcmp(rd_s(d, d->opps[*(const uint32_t *)a].id), rd_s(d, d->opps[*(const uint32_t *)b].id));
+}
+
+int sfsm__rd_id_rank(const report_data *d, uint32_t **out)
+{
+    size_t n = d->n;
+    uint32_t *rank = sfsm__calloc(n ? n : 1, sizeof *rank);
+    *out = rank;
+    if (!rank)
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory ordering opportunity ids");
+    size_t i = 1;
+    while (i < n && strcmp(rd_s(d, d->opps[i - 1].id), rd_s(d, d->opps[i].id)) < 0)
+        i++;
+    for (size_t k = 0; k < n; k++)
+        rank[k] = (uint32_t)k;
+    if (i >= n)
+        return SFSM_OK;
+    uint32_t *idx = sfsm__calloc(n, sizeof *idx);
+    if (!idx) {
+        sfsm__free(rank);
+        *out = NULL;
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory ordering opportunity ids");
+    }
+    for (size_t k = 0; k < n; k++)
+        idx[k] = (uint32_t)k;
+    g_rank_data = d;
+    qsort(idx, n, sizeof *idx, cmp_opp_id);
+    for (size_t k = 0; k < n; k++)
+        rank[idx[k]] = (uint32_t)k;
+    sfsm__free(idx);
+    return SFSM_OK;
+}

@@ -29,7 +29,7 @@ enum stmt_id {
     S_GET, S_ATTRS, S_INSERT, S_UPDATE_ALL, S_UPDATE_STAGE, S_VERSION_OF,
     S_ATTR_CLEAR, S_ATTR_ADD, S_HIST_ADD, S_HIST_READ, S_SCAN, S_STAGE_COUNTS,
     S_TEAM_PUT, S_TEAM_DEL, S_TEAM_SCAN, S_TARGET_PUT, S_TARGET_SCAN, S_PAY_ADD, S_PAY_SCAN_ONE,
-    S_PAY_SCAN_ALL, S_HIST_SCAN,
+    S_PAY_SCAN_ALL, S_HIST_SCAN, S_ATTR_ANY, S_ATTR_SCAN,
     S_COUNT
 };
 
@@ -53,7 +53,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_HIST_READ] = "SELECT version, at_ms, kind, event, from_stage, to_stage, actor, role, note, fields, changes"
                     " FROM history WHERE opp_id = ?1 ORDER BY version",
     [S_STAGE_COUNTS] = "SELECT pipeline, pipeline_version, stage, count(*) FROM opp GROUP BY 1, 2, 3",
-    [S_SCAN] = "SELECT " OPP_COLUMNS " FROM opp WHERE (?1 IS NULL OR stage = ?1) AND (?2 IS NULL OR owner = ?2)"
+    [S_SCAN] = "SELECT " OPP_COLUMNS ", rowid FROM opp WHERE (?1 IS NULL OR stage = ?1) AND (?2 IS NULL OR owner = ?2)"
                " AND (?3 IS NULL OR customer = ?3) AND (?4 = 0 OR updated_ms >= ?4) ORDER BY rowid",
     [S_TEAM_PUT] = "INSERT OR REPLACE INTO team_member (owner, team) VALUES (?1, ?2)",
     [S_TEAM_DEL] = "DELETE FROM team_member WHERE owner = ?1",
@@ -71,6 +71,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_HIST_SCAN] = "SELECT h.opp_id, h.version, h.at_ms, h.kind, h.event, h.from_stage, h.to_stage, h.actor, h.role,"
                     " h.note, h.fields, h.changes FROM opp o JOIN history h ON h.opp_id = o.id"
                     " ORDER BY o.rowid, h.version",
+    /* A whole-store scan reads the attributes of every opportunity with one
+     * cursor in the scan's order, merged by rowid (not one query per row). */
+    [S_ATTR_ANY] = "SELECT 1 FROM opp_attr LIMIT 1",
+    [S_ATTR_SCAN] = "SELECT o.rowid, a.key, a.value FROM opp o JOIN opp_attr a ON a.opp_id = o.id"
+                    " ORDER BY o.rowid, a.key",
 };
 
 #define SP_CACHED 8   /* savepoint statements prepared once, per nesting level */
@@ -91,6 +96,8 @@ typedef struct sqlstore {
     size_t copy_len, copy_cap;
     sfsm_attr *attrs;
     size_t attrs_cap;
+    long *attr_off;      /* key and value offsets into copy while reading attributes */
+    size_t attr_off_cap;
 } sqlstore;
 
 static int db_error(sqlstore *q, const char *what)
@@ -250,92 +257,108 @@ static const char *at(const sqlstore *q, long off)
     return off < 0 ? NULL : q->copy + off;
 }
 
-/* Fills rec from the current row of s (columns in OPP_COLUMNS order). With
- * `copy`, strings are copied (valid until the next call); without, they point
- * into the row (valid until the next step). Attributes are always loaded. */
-static int row_to_record(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy)
+/* Copies the key and value (columns k, k + 1) of the current row of a into
+ * q->copy as attribute number n. */
+static int attr_copy(sqlstore *q, sqlite3_stmt *a, int k, size_t n)
 {
-    enum { N_TEXT = 8 };
-    static const int text_cols[N_TEXT] = { 0, 1, 4, 5, 6, 7, 12, -1 };
-    long off[N_TEXT];
-    const char *direct[N_TEXT];
-    if (copy)
-        copies_reset(q);
-    for (int k = 0; k < N_TEXT - 1; k++) {
-        const unsigned char *t = sqlite3_column_text(s, text_cols[k]);
-        if (copy) {
-            if ((off[k] = copy_text(q, t)) == -2)
-                return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading a record");
-        } else {
-            direct[k] = (const char *)t;
-        }
+    if (sfsm__grow((void **)&q->attr_off, &q->attr_off_cap, 2 * n + 2, sizeof *q->attr_off))
+        return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+    long key = copy_text(q, sqlite3_column_text(a, k));
+    long value = copy_text(q, sqlite3_column_text(a, k + 1));
+    if (key == -2 || value == -2)
+        return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+    q->attr_off[2 * n] = key;
+    q->attr_off[2 * n + 1] = value;
+    return SFSM_OK;
+}
+
+/* Points q->attrs at the n attributes copied by attr_copy. */
+static int attrs_publish(sqlstore *q, size_t n)
+{
+    if (sfsm__grow((void **)&q->attrs, &q->attrs_cap, n, sizeof *q->attrs))
+        return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+    for (size_t k = 0; k < n; k++) {
+        q->attrs[k].key = at(q, q->attr_off[2 * k]);
+        q->attrs[k].value = at(q, q->attr_off[2 * k + 1]);
     }
-    /* the id, needed for the attribute query, must outlive that query's steps */
-    const char *id = copy ? NULL : direct[0];
+    return SFSM_OK;
+}
+
+/* Copies the attributes of opportunity `id`, read with one query (for
+ * attrs_publish). */
+static int attrs_query(sqlstore *q, const char *id, size_t *count)
+{
     size_t nattrs = 0;
     sqlite3_stmt *a = stmt(q, S_ATTRS);
     if (!a)
         return db_error(q, "prepare attributes");
-    if (copy)
-        sqlite3_bind_text(a, 1, at(q, off[0]), -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_text(a, 1, id, -1, SQLITE_TRANSIENT);
-    long *attr_off = NULL;
-    size_t attr_off_cap = 0;
+    sqlite3_bind_text(a, 1, id, -1, SQLITE_TRANSIENT);
     int rc, err = SFSM_OK;
-    if (!copy)
-        copies_reset(q);
     while ((rc = sqlite3_step(a)) == SQLITE_ROW) {
-        if (sfsm__grow((void **)&attr_off, &attr_off_cap, 2 * nattrs + 2, sizeof *attr_off)) {
-            err = sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+        if ((err = attr_copy(q, a, 0, nattrs)) != SFSM_OK)
             break;
-        }
-        long k = copy_text(q, sqlite3_column_text(a, 0));
-        long v = copy_text(q, sqlite3_column_text(a, 1));
-        if (k == -2 || v == -2) {
-            err = sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
-            break;
-        }
-        attr_off[2 * nattrs] = k;
-        attr_off[2 * nattrs + 1] = v;
         nattrs++;
     }
     if (!err && rc != SQLITE_DONE)
         err = db_error(q, "read attributes");
     sqlite3_reset(a);
     sqlite3_clear_bindings(a);
-    if (!err && sfsm__grow((void **)&q->attrs, &q->attrs_cap, nattrs, sizeof *q->attrs))
-        err = sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
-    if (err) {
-        sfsm__free(attr_off);
+    *count = nattrs;
+    return err;
+}
+
+/* Fills rec from the current row of s (columns in OPP_COLUMNS order) with
+ * the nattrs attributes attr_copy copied. With `copy`, strings are copied
+ * (valid until the next call); without, they point into the row (valid until
+ * the next step). Pointers into q->copy are taken once everything is copied. */
+static int row_fields(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy, size_t nattrs)
+{
+    enum { N_TEXT = 7 };
+    static const int text_cols[N_TEXT] = { 0, 1, 4, 5, 6, 7, 12 };
+    const char *t[N_TEXT];
+    if (copy) {
+        long off[N_TEXT];
+        for (int k = 0; k < N_TEXT; k++)
+            if ((off[k] = copy_text(q, sqlite3_column_text(s, text_cols[k]))) == -2)
+                return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading a record");
+        for (int k = 0; k < N_TEXT; k++)
+            t[k] = at(q, off[k]);
+    } else {
+        for (int k = 0; k < N_TEXT; k++)
+            t[k] = (const char *)sqlite3_column_text(s, text_cols[k]);
+    }
+    int err = attrs_publish(q, nattrs);
+    if (err)
         return err;
-    }
-    for (size_t k = 0; k < nattrs; k++) {
-        q->attrs[k].key = at(q, attr_off[2 * k]);
-        q->attrs[k].value = at(q, attr_off[2 * k + 1]);
-    }
-    sfsm__free(attr_off);
-#define TXT(k) (copy ? at(q, off[k]) : direct[k])
     *rec = (sfsm_record){
-        .id = TXT(0),
-        .stage = TXT(1),
+        .id = t[0],
+        .stage = t[1],
         .version = (uint64_t)sqlite3_column_int64(s, 2),
         .amount = sqlite3_column_int64(s, 3),
-        .currency = TXT(2),
-        .customer = TXT(3),
-        .owner = TXT(4),
-        .title = TXT(5),
+        .currency = t[2],
+        .customer = t[3],
+        .owner = t[4],
+        .title = t[5],
         .expected_close_ms = sqlite3_column_int64(s, 8),
         .created_ms = sqlite3_column_int64(s, 9),
         .updated_ms = sqlite3_column_int64(s, 10),
         .stage_entered_ms = sqlite3_column_int64(s, 11),
         .attrs = q->attrs,
         .attr_count = nattrs,
-        .pipeline = TXT(6),
+        .pipeline = t[6],
         .pipeline_version = (uint32_t)sqlite3_column_int64(s, 13),
     };
-#undef TXT
     return SFSM_OK;
+}
+
+/* Fills rec from the current row of s with its attributes (one query). */
+static int row_to_record(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy)
+{
+    size_t nattrs = 0;
+    copies_reset(q);
+    /* the id, needed for the attribute query, is bound as a copy */
+    int err = attrs_query(q, (const char *)sqlite3_column_text(s, 0), &nattrs);
+    return err ? err : row_fields(q, s, rec, copy, nattrs);
 }
 
 static int sq_get(void *b, const char *id, sfsm_record *out)
@@ -535,6 +558,27 @@ static int sq_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud
     return ret;
 }
 
+/* Copies the attributes of the scan row with `rowid` from the merged
+ * attribute cursor a (at its current row, *arc its last step result). */
+static int attrs_merge(sqlstore *q, sqlite3_stmt *a, int *arc, sqlite3_int64 rowid, size_t *count)
+{
+    size_t n = 0;
+    int err = SFSM_OK;
+    copies_reset(q);
+    while (*arc == SQLITE_ROW && sqlite3_column_int64(a, 0) < rowid)
+        *arc = sqlite3_step(a);
+    while (*arc == SQLITE_ROW && sqlite3_column_int64(a, 0) == rowid) {
+        if ((err = attr_copy(q, a, 1, n)) != SFSM_OK)
+            return err;
+        n++;
+        *arc = sqlite3_step(a);
+    }
+    if (*arc != SQLITE_ROW && *arc != SQLITE_DONE)
+        return db_error(q, "read attributes");
+    *count = n;
+    return SFSM_OK;
+}
+
 static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
 {
     sqlstore *q = b;
@@ -543,6 +587,27 @@ static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     sqlite3_stmt *s = stmt(q, S_SCAN);
     if (!s)
         return db_error(q, "prepare scan");
+    /* A whole-store scan merges one attribute cursor (none if no opportunity
+     * has attributes); a filtered one, proportional to its matches, reads the
+     * attributes of each match. */
+    int whole = !f->stage && !f->owner && !f->customer && f->changed_since_ms == 0;
+    int merged = 0, arc = SQLITE_DONE;
+    sqlite3_stmt *a = NULL;
+    if (whole) {
+        sqlite3_stmt *any = stmt(q, S_ATTR_ANY);
+        if (!any)
+            return db_error(q, "prepare attributes");
+        int rc = sqlite3_step(any);
+        sqlite3_reset(any);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return db_error(q, "read attributes");
+        merged = 1;
+        if (rc == SQLITE_ROW) {
+            if (!(a = stmt(q, S_ATTR_SCAN)))
+                return db_error(q, "prepare attributes");
+            arc = sqlite3_step(a);
+        }
+    }
     bind_text(s, 1, f->stage);
     bind_text(s, 2, f->owner);
     bind_text(s, 3, f->customer);
@@ -550,13 +615,21 @@ static int sq_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     int rc, ret = SFSM_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sfsm_record rec;
-        if ((ret = row_to_record(q, s, &rec, 0)) != SFSM_OK)
+        if (merged) {
+            size_t nattrs = 0;
+            if ((ret = attrs_merge(q, a, &arc, sqlite3_column_int64(s, 14), &nattrs)) != SFSM_OK ||
+                (ret = row_fields(q, s, &rec, 0, nattrs)) != SFSM_OK)
+                break;
+        } else if ((ret = row_to_record(q, s, &rec, 0)) != SFSM_OK) {
             break;
+        }
         if ((ret = cb(&rec, ud)) != 0)
             break;
     }
     if (ret == SFSM_OK && rc != SQLITE_DONE)
         ret = db_error(q, "scan");
+    if (a)
+        sqlite3_reset(a);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return ret;
@@ -772,6 +845,7 @@ static void sq_close(void *b)
     sqlite3_close_v2(q->db);
     sfsm__free(q->copy);
     sfsm__free(q->attrs);
+    sfsm__free(q->attr_off);
     sfsm__free(q);
 }
 

@@ -1016,6 +1016,59 @@ static void test_create_amount_needs_currency(void **state)
     assert_int_equal(sfsm_opp_open(f->engine, "no-currency", &o), SFSM_ENOTFOUND);
 }
 
+typedef struct attr_seen {
+    char line[8][96];
+    size_t n;
+} attr_seen;
+
+static int collect_attrs(const sfsm_opp *o, void *ud)
+{
+    attr_seen *a = ud;
+    assert_true(a->n < 8);
+    char *l = a->line[a->n++];
+    int w = snprintf(l, 96, "%s:", sfsm_opp_id(o));
+    for (size_t i = 0; i < sfsm_opp_attr_count(o); i++) {
+        const char *k, *v;
+        assert_int_equal(sfsm_opp_attr_at(o, i, &k, &v), SFSM_OK);
+        w += snprintf(l + w, (size_t)(96 - w), " %s=%s", k, v);
+    }
+    return 0;
+}
+
+/* A whole-store scan hands every opportunity its own attributes, also when
+ * only some have any (the SQLite store merges them from a second cursor). */
+static void test_scan_attributes(void **state)
+{
+    fixture *f = *state;
+    static const char *const ids[] = { "s1", "s2", "s3", "s4" };
+    for (size_t i = 0; i < 4; i++) {
+        sfsm_opp *o = NULL;
+        assert_int_equal(sfsm_opp_create(f->engine, ids[i], &o), SFSM_OK);
+        if (i == 0 || i == 2) {
+            assert_int_equal(sfsm_opp_set_attr(o, "zone", i ? "south" : "east"), SFSM_OK);
+            assert_int_equal(sfsm_opp_set_attr(o, "erp", i ? "E-3" : "E-1"), SFSM_OK);
+        }
+        if (i == 3)
+            assert_int_equal(sfsm_opp_set_attr(o, "only", "x"), SFSM_OK);
+        assert_int_equal(sfsm_opp_save(f->engine, o), SFSM_OK);
+        sfsm_opp_free(o);
+    }
+    attr_seen a = { .n = 0 };
+    assert_int_equal(sfsm_scan(f->engine, NULL, collect_attrs, &a), SFSM_OK);
+    assert_int_equal(a.n, 4);
+    assert_string_equal(a.line[0], "s1: erp=E-1 zone=east");
+    assert_string_equal(a.line[1], "s2:");
+    assert_string_equal(a.line[2], "s3: erp=E-3 zone=south");
+    assert_string_equal(a.line[3], "s4: only=x");
+    /* and through a filter */
+    sfsm_filter flt = SFSM_FILTER_INIT;
+    flt.stage = "lead";
+    a.n = 0;
+    assert_int_equal(sfsm_scan(f->engine, &flt, collect_attrs, &a), SFSM_OK);
+    assert_int_equal(a.n, 4);
+    assert_string_equal(a.line[2], "s3: erp=E-3 zone=south");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -1041,6 +1094,7 @@ int main(void)
         T(test_scan_order_is_creation_order),
         T(test_actor_role_must_exist),
         T(test_create_amount_needs_currency),
+        T(test_scan_attributes),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
