@@ -602,6 +602,21 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     return SFSM_OK;
 }
 
+/* 1 if any history entry (so any change) is later than as_of. */
+static int history_after(const report_data *d, int64_t as_of)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const rd_opp *o = &d->opps[i];
+        if (o->created > as_of)
+            return 1;
+        const rd_entry *h = rd_hist(d, o);
+        for (uint32_t k = 0; k < o->nhist; k++)   /* clocks may step back: look at all */
+            if (h[k].at > as_of)
+                return 1;
+    }
+    return 0;
+}
+
 /* The opportunity as its history stood at d->as_of; 0 if it did not exist. */
 static int reconstruct(report_data *d, rd_opp *o)
 {
@@ -706,28 +721,46 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
         return rc;
     d->now = f->as_of_ms ? f->as_of_ms : e->clock(e->clock_ud);
 
+    /* With as_of, the field changes in the history are only needed when
+     * something happened after as_of: load without them first (parsing them
+     * is most of the cost), and again with them only if it did. */
     loader l;
-    memset(&l, 0, sizeof l);
-    l.d = d;
-    l.pipeline = e->p->name;
-    l.report = name;
-    l.want_changes = d->as_of != 0;
-    l.extra = extra;
-    l.cur = -1;
-    sfsm_store *s = e->s;
-    if ((rc = sfsm__store_enter(s)))
-        return rc;
-    s->in_callback++;
-    rc = read_store(s, &l, f);
-    s->in_callback--;
-    sfsm__store_leave(s);
-    sfsm__buf_free(&l.tmp);
-    sfsm__buf_free(&l.last);
-    if (rc) {
+    int want_changes = 0;
+    for (;;) {
+        memset(&l, 0, sizeof l);
+        l.d = d;
+        l.pipeline = e->p->name;
+        l.report = name;
+        l.want_changes = want_changes;
+        l.extra = extra;
+        l.cur = -1;
+        sfsm_store *s = e->s;
+        if ((rc = sfsm__store_enter(s)))
+            return rc;
+        s->in_callback++;
+        rc = read_store(s, &l, f);
+        s->in_callback--;
+        sfsm__store_leave(s);
+        sfsm__buf_free(&l.tmp);
+        sfsm__buf_free(&l.last);
+        if (rc) {
+            sfsm__free(l.team);
+            sfsm__rd_free(d);
+            return rc;
+        }
+        if (!d->as_of || want_changes || !history_after(d, d->as_of))
+            break;
         sfsm__free(l.team);
+        int64_t as_of = d->as_of, now = d->now;
         sfsm__rd_free(d);
-        return rc;
+        if ((rc = sfsm__rd_check(e, f, name, need_period, d)))
+            return rc;
+        d->as_of = as_of;
+        d->now = now;
+        want_changes = 1;
     }
+    /* as_of after the whole history: the stored state is the state then */
+    int replay = d->as_of && want_changes;
 
     /* as_of, then the filter, compacting in place. */
     uint32_t owner = f->owner ? sfsm__rd_lookup(&d->str, f->owner) : 0;
@@ -735,7 +768,7 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     size_t kept = 0;
     for (size_t i = 0; i < d->n; i++) {
         rd_opp *o = &d->opps[i];
-        if (d->as_of && !reconstruct(d, o))
+        if (replay && !reconstruct(d, o))
             continue;
         if (f->owner && o->owner != owner)
             continue;
