@@ -223,11 +223,6 @@ int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t 
 int sfsm__money_finish(money_rows *m, const report_data *d, const char *report);
 void sfsm__money_free(money_rows *m);
 
-/* rank[i]: the position of d->opps[i] in id order (ids are unique), so
- * that sorts by id compare integers. Ids already in load (creation) order,
- * the usual case, cost one linear check. *out is freed by the caller;
- * SFSM_ENOMEM. */
-int sfsm__rd_id_rank(const report_data *d, uint32_t **out);
 
 /* strcmp with NULL sorting first. */
 int sfsm__cmp_null_first(const char *a, const char *b);

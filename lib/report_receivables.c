@@ -12,7 +12,7 @@ typedef struct recv {
     const rd_opp *o;
     int64_t collected, won_ms;
     int has_won_ms;
-    uint32_t rank;      /* of the id in id order */
+    const char *id;     /* in the report data's string pool */
 } recv;
 
 typedef struct recv_sum {
@@ -24,8 +24,7 @@ static _Thread_local const report_data *t_data;
 
 static int cmp_id(const void *a, const void *b)
 {
-    uint32_t x = ((const recv *)a)->rank, y = ((const recv *)b)->rank;
-    return x < y ? -1 : x > y;
+    return strcmp(((const recv *)a)->id, ((const recv *)b)->id);
 }
 
 static int cmp_sum(const void *a, const void *b)
@@ -42,15 +41,10 @@ static int oom(void)
 
 static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t *sn, size_t *text)
 {
-    uint32_t *rank = NULL;
-    if (sfsm__rd_id_rank(d, &rank))
-        return oom();
     /* Collected per opportunity id (string index). */
     int64_t *coll = sfsm__calloc(d->paystr.n ? d->paystr.n : 1, sizeof *coll);
-    if (!coll) {
-        sfsm__free(rank);
+    if (!coll)
         return oom();
-    }
     int rc = SFSM_OK;
     for (size_t i = 0; i < d->npay && !rc; i++)
         rc = sfsm__sum(&coll[d->pay[i].opp], d->pay[i].amount, NAME, "payments", NULL);
@@ -66,7 +60,7 @@ static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t 
         }
         recv *x = &(*rv)[(*rn)++];
         x->o = o;
-        x->rank = rank[i];
+        x->id = rd_s(d, o->id);
         *text += rd_size(d, o->id) + rd_size(d, o->owner) + rd_size(d, o->currency);
         uint32_t p = d->npay ? sfsm__rd_lookup(&d->paystr, rd_s(d, o->id)) : UINT32_MAX;
         x->collected = p == UINT32_MAX ? 0 : coll[p];
@@ -90,7 +84,6 @@ static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t 
     }
     sfsm__rg_free(&map);
     sfsm__free(coll);
-    sfsm__free(rank);
     return rc;
 }
 
@@ -111,7 +104,7 @@ int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_re
     if (!rc) {
         t_data = &d;
         size_t sorted = 1;
-        while (sorted < rn && rv[sorted - 1].rank < rv[sorted].rank)
+        while (sorted < rn && strcmp(rv[sorted - 1].id, rv[sorted].id) < 0)
             sorted++;
         if (sorted < rn)
             qsort(rv, rn, sizeof *rv, cmp_id);

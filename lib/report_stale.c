@@ -9,10 +9,12 @@
 #define NAME "stale"
 #define DAY_MS INT64_C(86400000)
 
-/* Sorted by entry into the stage, then id (its rank in id order). */
+/* Sorted by entry into the stage, then id: ids are compared only on the
+ * rare ties, never ranked up front. */
 typedef struct stale_row {
     int64_t entered;
-    uint32_t rank, opp;
+    const char *id;     /* in the report data's string pool */
+    uint32_t opp;
 } stale_row;
 
 static int cmp_entered(const void *a, const void *b)
@@ -20,7 +22,7 @@ static int cmp_entered(const void *a, const void *b)
     const stale_row *x = a, *y = b;
     if (x->entered != y->entered)
         return x->entered < y->entered ? -1 : 1;
-    return x->rank < y->rank ? -1 : x->rank > y->rank;
+    return strcmp(x->id, y->id);
 }
 
 int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
@@ -34,9 +36,7 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
     if (rc)
         return rc;
     stale_row *v = NULL;
-    uint32_t *rank = NULL;
     size_t n = 0, cap = 0, text = 0;
-    rc = sfsm__rd_id_rank(&d, &rank);
     for (size_t i = 0; !rc && i < d.n; i++) {
         const rd_opp *o = &d.opps[i];
         if (rd_outcome(&d, o->stage) != SFSM_OUTCOME_OPEN)
@@ -49,7 +49,7 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
             rc = sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
             break;
         }
-        v[n++] = (stale_row){ o->entered, rank[i], (uint32_t)i };
+        v[n++] = (stale_row){ o->entered, rd_s(&d, o->id), (uint32_t)i };
         /* the text cells' bytes, for one reservation */
         const uint32_t s_ix[3] = { o->id, o->owner, o->customer };
         for (int k = 0; k < 3; k++)
@@ -76,7 +76,6 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
         }
         rc = sfsm__rt_finish(r, out);
     }
-    sfsm__free(rank);
     sfsm__free(v);
     sfsm__rd_free(&d);
     return rc;
