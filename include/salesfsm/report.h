@@ -11,6 +11,12 @@
  * rounded down) next to the counts they come from; durations are in ms.
  * Sums that would overflow int64 make the report fail with SFSM_EINVAL
  * rather than wrap. Reports only read; they change nothing.
+ *
+ * Common rules: an event, entry or payment stamped exactly at as_of counts
+ * as before it. Opportunities without an amount form a group with a null
+ * currency, never added to another. A null owner reads as "" in per-owner
+ * rows. Reports that do not mention the period ignore it (stale,
+ * calibration, receivables).
  */
 #ifndef SALESFSM_REPORT_H
 #define SALESFSM_REPORT_H
@@ -49,10 +55,11 @@ SFSM_API int sfsm_report_filter_init(sfsm_report_filter *f, unsigned int version
  * Columns are listed as name:type (t text, i integer).
  */
 
-/* pipeline — one row per (stage, currency) with opportunities, stages in
- * table order: stage:t currency:t count:i amount:i weighted:i (Σ amount ×
- * probability / 100, rounded down once at the end). The period, if given,
- * selects opportunities whose expected close date falls in it. */
+/* pipeline — one row per (stage, currency) with opportunities, every stage
+ * (won and lost included) in table order: stage:t currency:t count:i
+ * amount:i weighted:i (Σ amount × probability / 100, rounded down once per
+ * row). The period, if given, selects opportunities whose expected close
+ * date falls in it (those without one are left out). */
 SFSM_API int sfsm_report_pipeline(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* forecast — the period is required. One row per (category, currency):
@@ -60,21 +67,25 @@ SFSM_API int sfsm_report_pipeline(sfsm_engine *e, const sfsm_report_filter *f, s
  * opportunities won in the period (first entry into a won stage inside it;
  * weighted = amount); "pipeline", "best_case", "commit" hold open
  * opportunities expected to close in the period, by their stage's forecast
- * category, weighted by its probability; then one row per currency with
- * category "total": the sum of the rows above. */
+ * category, weighted by its probability (rounded down once per row). Only
+ * categories with opportunities get a row, in the order closed, pipeline,
+ * best_case, commit; then one row per currency with category "total": the
+ * sum of that currency's rows above. */
 SFSM_API int sfsm_report_forecast(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* funnel — of the opportunities created in the period, how many ever
  * reached each stage (from the history): stage:t reached:i next:t
  * converted:i rate_bp:i, in table order over the stages of open and won
- * outcome; next is the following such stage (null for the last), converted
- * the number that also reached it. */
+ * outcome; next is the following such stage, converted the number that
+ * also reached it (next, converted and rate_bp are null in the last row;
+ * rate_bp is null when reached is 0). */
 SFSM_API int sfsm_report_funnel(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* win rate — over opportunities whose last close (entry into a won or lost
  * stage from an open one) falls in the period: owner:t won:i lost:i
  * rate_bp:i (won / (won + lost)); one row per owner (null owner: "") sorted
- * by owner, then a row with owner null for everyone. */
+ * by owner, then a row with owner null for everyone, always present (0/0
+ * gives a null rate). A deal lost, reopened and still open counts as lost. */
 SFSM_API int sfsm_report_win_rate(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* velocity — stays that ended (the opportunity left the stage) in the
@@ -101,13 +112,16 @@ SFSM_API int sfsm_report_calibration(sfsm_engine *e, const sfsm_report_filter *f
  * owners then teams: subject_kind:t ("owner"/"team") subject:t currency:t
  * target:i won:i attainment_bp:i (null when the target is 0). won = amounts
  * of opportunities first won in the period, by owner; a team's won is its
- * members'. */
+ * members' (current membership). An owner filter keeps that owner's row and
+ * the rows of teams containing the owner; a team filter keeps the team's
+ * row and its members' rows. */
 SFSM_API int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* receivables — won opportunities with their payments up to as_of: id:t
  * owner:t currency:t won:i collected:i outstanding:i won_ms:i
  * outstanding_ms:i (as_of − won_ms while something is outstanding, else
- * null), by id; then per (owner, currency) a row with id null summing them. */
+ * null), by id; then per (owner, currency) a row with id null summing them
+ * (won_ms and outstanding_ms null there). */
 SFSM_API int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* ---- reading a report ---- */
