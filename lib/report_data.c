@@ -93,8 +93,18 @@ typedef struct loader {
     report_data *d;
     const char *pipeline;
     const char *report;
-    int want_changes;
+    int want_changes;       /* as_of: keep the changes of opportunities whose
+                               history goes past as_of (only they are replayed) */
     int rc;
+    /* the current opportunity's raw changes, parsed only if it needs replay */
+    sfsm_buf pend;
+    struct pending_change {
+        uint64_t ent, version;
+        size_t off;
+    } *pv;
+    size_t pn, pcap;
+    int pend_needed;
+    long pend_opp;
     struct {
         const char *ptr;
         int32_t ix;
@@ -413,9 +423,52 @@ static int parse_changes(loader *l, const char *json, rd_change *c)
     }
 }
 
+/* Ends the current opportunity: its buffered changes are parsed if its
+ * history goes past as_of, otherwise dropped (its stored state is its state
+ * at as_of). */
+static int flush_pending(loader *l)
+{
+    report_data *d = l->d;
+    int rc = 0;
+    if (l->pend_opp >= 0 && l->pend_needed) {
+        d->opps[l->pend_opp].replay = 1;
+        for (size_t i = 0; i < l->pn && !rc; i++) {
+            if (d->nchg >= UINT32_MAX - 1 || sfsm__grow((void **)&d->chg, &d->chg_cap, d->nchg + 1, sizeof *d->chg))
+                return oom(l);
+            rd_change *c = &d->chg[d->nchg];
+            memset(c, 0, sizeof *c);
+            int prc = parse_changes(l, l->pend.data + l->pv[i].off, c);
+            if (prc == -2)
+                return oom(l);
+            if (prc)
+                return l->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                              "report '%s': opportunity '%.*s', history version %llu: stored changes "
+                                              "are not a valid JSON object",
+                                              l->report, SFSM_MAX_ID, rd_s(d, d->opps[l->pend_opp].id),
+                                              (unsigned long long)l->pv[i].version);
+            d->ent[l->pv[i].ent].chg = (uint32_t)++d->nchg;
+        }
+    }
+    l->pn = 0;
+    l->pend.len = 0;
+    l->pend_needed = 0;
+    l->pend_opp = -1;
+    return rc;
+}
+
 static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
 {
     report_data *d = l->d;
+    if (l->want_changes) {
+        if (l->pend_opp != l->cur) {
+            int rc = flush_pending(l);
+            if (rc)
+                return rc;
+            l->pend_opp = l->cur;
+        }
+        if (h->at_ms > d->as_of)
+            l->pend_needed = 1;
+    }
     if (sfsm__grow((void **)&d->ent, &d->ent_cap, d->nent + 1, sizeof *d->ent))
         return oom(l);
     rd_entry *x = &d->ent[d->nent];
@@ -424,21 +477,18 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
     x->from = (int16_t)stage_of(l, h->from);
     x->to = (int16_t)stage_of(l, h->to);
     x->chg = 0;
+    (void)id;
     if (l->want_changes && h->changes &&
         (h->fields & (SFSM_FIELD_AMOUNT | SFSM_FIELD_CUSTOMER | SFSM_FIELD_OWNER | SFSM_FIELD_EXPECTED_CLOSE))) {
-        if (d->nchg >= UINT32_MAX - 1 || sfsm__grow((void **)&d->chg, &d->chg_cap, d->nchg + 1, sizeof *d->chg))
+        if (sfsm__grow((void **)&l->pv, &l->pcap, l->pn + 1, sizeof *l->pv))
             return oom(l);
-        rd_change *c = &d->chg[d->nchg];
-        memset(c, 0, sizeof *c);
-        int rc = parse_changes(l, h->changes, c);
-        if (rc == -2)
+        l->pv[l->pn].ent = d->nent;
+        l->pv[l->pn].version = h->version;
+        l->pv[l->pn].off = l->pend.len;
+        sfsm__buf_add(&l->pend, h->changes, strlen(h->changes) + 1);
+        if (l->pend.failed)
             return oom(l);
-        if (rc)
-            return l->rc = sfsm_error_set(SFSM_ESTORAGE,
-                                          "report '%s': opportunity '%.*s', history version %llu: stored changes "
-                                          "are not a valid JSON object",
-                                          l->report, SFSM_MAX_ID, id, (unsigned long long)h->version);
-        x->chg = (uint32_t)++d->nchg;
+        l->pn++;
     }
     d->nent++;
     d->opps[l->cur].nhist++;
@@ -570,6 +620,8 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     if (s->ops.version >= 3 && s->ops.history_scan && d->n) {
         l->cur = -1;
         rc = s->ops.history_scan(s->backend, on_scan_entry, l);
+        if (!rc)
+            rc = flush_pending(l);
         if (rc)
             return l->rc ? l->rc : rc;
     }
@@ -588,6 +640,8 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
         rc = s->ops.read_history(s->backend, l->last.data, on_entry, l);
         if (rc == SFSM_ENOTFOUND && !l->rc)
             rc = SFSM_OK;   /* gone since the scan (a backend with deletes) */
+        if (!rc)
+            rc = flush_pending(l);
         if (rc)
             return l->rc ? l->rc : rc;
     }
@@ -600,21 +654,6 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     if ((l->extra & RD_PAYMENTS) && (rc = s->ops.payment_scan(s->backend, NULL, on_payment, l)))
         return l->rc ? l->rc : rc;
     return SFSM_OK;
-}
-
-/* 1 if any history entry (so any change) is later than as_of. */
-static int history_after(const report_data *d, int64_t as_of)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        const rd_opp *o = &d->opps[i];
-        if (o->created > as_of)
-            return 1;
-        const rd_entry *h = rd_hist(d, o);
-        for (uint32_t k = 0; k < o->nhist; k++)   /* clocks may step back: look at all */
-            if (h[k].at > as_of)
-                return 1;
-    }
-    return 0;
 }
 
 /* The opportunity as its history stood at d->as_of; 0 if it did not exist. */
@@ -721,46 +760,31 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
         return rc;
     d->now = f->as_of_ms ? f->as_of_ms : e->clock(e->clock_ud);
 
-    /* With as_of, the field changes in the history are only needed when
-     * something happened after as_of: load without them first (parsing them
-     * is most of the cost), and again with them only if it did. */
     loader l;
-    int want_changes = 0;
-    for (;;) {
-        memset(&l, 0, sizeof l);
-        l.d = d;
-        l.pipeline = e->p->name;
-        l.report = name;
-        l.want_changes = want_changes;
-        l.extra = extra;
-        l.cur = -1;
-        sfsm_store *s = e->s;
-        if ((rc = sfsm__store_enter(s)))
-            return rc;
-        s->in_callback++;
-        rc = read_store(s, &l, f);
-        s->in_callback--;
-        sfsm__store_leave(s);
-        sfsm__buf_free(&l.tmp);
-        sfsm__buf_free(&l.last);
-        if (rc) {
-            sfsm__free(l.team);
-            sfsm__rd_free(d);
-            return rc;
-        }
-        if (!d->as_of || want_changes || !history_after(d, d->as_of))
-            break;
+    memset(&l, 0, sizeof l);
+    l.d = d;
+    l.pipeline = e->p->name;
+    l.report = name;
+    l.want_changes = d->as_of != 0;
+    l.pend_opp = -1;
+    l.extra = extra;
+    l.cur = -1;
+    sfsm_store *s = e->s;
+    if ((rc = sfsm__store_enter(s)))
+        return rc;
+    s->in_callback++;
+    rc = read_store(s, &l, f);
+    s->in_callback--;
+    sfsm__store_leave(s);
+    sfsm__buf_free(&l.tmp);
+    sfsm__buf_free(&l.last);
+    sfsm__buf_free(&l.pend);
+    sfsm__free(l.pv);
+    if (rc) {
         sfsm__free(l.team);
-        int64_t as_of = d->as_of, now = d->now;
         sfsm__rd_free(d);
-        if ((rc = sfsm__rd_check(e, f, name, need_period, d)))
-            return rc;
-        d->as_of = as_of;
-        d->now = now;
-        want_changes = 1;
+        return rc;
     }
-    /* as_of after the whole history: the stored state is the state then */
-    int replay = d->as_of && want_changes;
 
     /* as_of, then the filter, compacting in place. */
     uint32_t owner = f->owner ? sfsm__rd_lookup(&d->str, f->owner) : 0;
@@ -768,7 +792,7 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     size_t kept = 0;
     for (size_t i = 0; i < d->n; i++) {
         rd_opp *o = &d->opps[i];
-        if (replay && !reconstruct(d, o))
+        if (o->replay && !reconstruct(d, o))
             continue;
         if (f->owner && o->owner != owner)
             continue;

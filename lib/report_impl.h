@@ -59,6 +59,8 @@ typedef struct rd_opp {
     uint64_t hist;      /* first entry in rd.ent */
     uint32_t nhist;
     int32_t stage;      /* stage index, -1: not a stage of the pipeline */
+    uint8_t replay;     /* as_of: its history goes past as_of, so its state
+                           then is rebuilt from the history */
 } rd_opp;
 
 /* One history entry. */
