@@ -103,7 +103,7 @@ typedef struct loader {
         size_t off;
     } *pv;
     size_t pn, pcap;
-    int pend_needed;
+    int pend_needed;        /* 1: an entry after as_of; 2: one changing fields */
     long pend_opp;
     struct {
         const char *ptr;
@@ -430,8 +430,9 @@ static int flush_pending(loader *l)
 {
     report_data *d = l->d;
     int rc = 0;
-    if (l->pend_opp >= 0 && l->pend_needed) {
-        d->opps[l->pend_opp].replay = 1;
+    if (l->pend_opp >= 0 && l->pend_needed)
+        d->opps[l->pend_opp].replay = (uint8_t)l->pend_needed;
+    if (l->pend_opp >= 0 && l->pend_needed == 2) {
         for (size_t i = 0; i < l->pn && !rc; i++) {
             if (d->nchg >= UINT32_MAX - 1 || sfsm__grow((void **)&d->chg, &d->chg_cap, d->nchg + 1, sizeof *d->chg))
                 return oom(l);
@@ -466,20 +467,28 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
                 return rc;
             l->pend_opp = l->cur;
         }
-        if (h->at_ms > d->as_of)
-            l->pend_needed = 1;
+    }
+    int field_change = h->changes && (h->fields & (SFSM_FIELD_AMOUNT | SFSM_FIELD_CUSTOMER | SFSM_FIELD_OWNER |
+                                                   SFSM_FIELD_EXPECTED_CLOSE));
+    if (l->want_changes && h->at_ms > d->as_of) {
+        /* fields changed after as_of must be replayed; otherwise the stored
+         * fields are those of as_of and only the stage is rebuilt */
+        int need = field_change || h->kind == SFSM_HISTORY_CREATE ? 2 : 1;
+        if (need > l->pend_needed)
+            l->pend_needed = need;
     }
     if (sfsm__grow((void **)&d->ent, &d->ent_cap, d->nent + 1, sizeof *d->ent))
         return oom(l);
     rd_entry *x = &d->ent[d->nent];
     x->at = h->at_ms;
     x->kind = (uint8_t)(h->kind > 0 && h->kind < 255 ? h->kind : 0);
-    x->from = (int16_t)stage_of(l, h->from);
+    /* Histories are chains (each entry starts where the previous ended):
+     * only the first entry's `from` needs a look-up. */
+    x->from = d->opps[l->cur].nhist ? d->ent[d->nent - 1].to : (int16_t)stage_of(l, h->from);
     x->to = (int16_t)stage_of(l, h->to);
     x->chg = 0;
     (void)id;
-    if (l->want_changes && h->changes &&
-        (h->fields & (SFSM_FIELD_AMOUNT | SFSM_FIELD_CUSTOMER | SFSM_FIELD_OWNER | SFSM_FIELD_EXPECTED_CLOSE))) {
+    if (l->want_changes && field_change) {
         if (sfsm__grow((void **)&l->pv, &l->pcap, l->pn + 1, sizeof *l->pv))
             return oom(l);
         l->pv[l->pn].ent = d->nent;
@@ -662,6 +671,16 @@ static int reconstruct(report_data *d, rd_opp *o)
     if (o->created > d->as_of)
         return 0;
     const rd_entry *h = rd_hist(d, o);
+    if (o->replay == 1) {   /* only the stage moved after as_of */
+        for (uint32_t k = 0; k < o->nhist; k++) {
+            if (h[k].at > d->as_of)
+                continue;
+            o->stage = h[k].to;
+            if (h[k].kind != SFSM_HISTORY_UPDATE)
+                o->entered = h[k].at;
+        }
+        return 1;
+    }
     int32_t stage = -1;
     int64_t entered = o->created, amount = 0, close = 0;
     uint32_t currency = 0, owner = 0, customer = 0;

@@ -44,6 +44,11 @@ void sfsm__rt_reserve(sfsm_report *r, size_t rows, size_t text_bytes);
 /* Appends a row of null cells; returns its index (sets failed on OOM). */
 size_t sfsm__rt_row(sfsm_report *r);
 void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s);   /* NULL: null cell */
+/* As sfsm__rt_text with the length known (n bytes, without the NUL). */
+void sfsm__rt_text_n(sfsm_report *r, size_t row, size_t col, const char *s, size_t n);
+/* Report-data string i as a text cell (its length is known: no strlen). */
+#define sfsm__rt_rd_text(r, row, col, d, i) \
+    sfsm__rt_text_n((r), (row), (col), rd_s((d), (i)), (i) ? rd_size((d), (i)) - 1 : 0)
 void sfsm__rt_int(sfsm_report *r, size_t row, size_t col, int64_t v);
 /* Turns a finished table into the report's result: SFSM_OK and *out = r, or
  * SFSM_ENOMEM (r freed, *out NULL) if any step failed. */
@@ -60,7 +65,8 @@ typedef struct rd_opp {
     uint32_t nhist;
     int32_t stage;      /* stage index, -1: not a stage of the pipeline */
     uint8_t replay;     /* as_of: its history goes past as_of, so its state
-                           then is rebuilt from the history */
+                           then is rebuilt from the history: 1 its stage
+                           only, 2 its fields too (changed after as_of) */
 } rd_opp;
 
 /* One history entry. */

@@ -69,10 +69,15 @@ static rt_cell *cell(const sfsm_report *r, size_t row, size_t col)
 
 void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s)
 {
+    sfsm__rt_text_n(r, row, col, s, s ? strlen(s) : 0);
+}
+
+void sfsm__rt_text_n(sfsm_report *r, size_t row, size_t col, const char *s, size_t len)
+{
     rt_cell *c = cell(r, row, col);
     if (!c || !s)
         return;
-    size_t n = strlen(s) + 1;
+    size_t n = len + 1;
     if (sfsm__grow((void **)&r->text, &r->tcap, r->tlen + n, 1)) {
         r->failed = 1;
         return;
