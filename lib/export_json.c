@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "store_impl.h"
+#include "json_text.h"
 #include "text.h"
 
 /* Names of the SFSM_FIELD_* bits, in bit order. */
@@ -77,51 +78,6 @@ static int canon_fail(canon *c, const char *why)
     return -1;
 }
 
-static int hex4(const char *p, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        char h = p[i];
-        v <<= 4;
-        if (h >= '0' && h <= '9')
-            v |= (uint32_t)(h - '0');
-        else if (h >= 'a' && h <= 'f')
-            v |= (uint32_t)(h - 'a' + 10);
-        else if (h >= 'A' && h <= 'F')
-            v |= (uint32_t)(h - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(sfsm_buf *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12);
-        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | cp >> 18);
-        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sfsm__buf_add(b, u, n);
-}
-
 /* c->p is at the opening quote. */
 static int canon_string(canon *c)
 {
@@ -148,21 +104,16 @@ static int canon_string(canon *c)
             sfsm__buf_add(t, &decoded[simple - "\"\\/bfnrt"], 1);
             continue;
         }
-        uint32_t cp, lo;
-        if (esc != 'u' || hex4(c->p, &cp))
+        uint32_t cp;
+        int used = esc == 'u' ? sfsm__json_unicode(c->p, &cp) : -1;
+        if (used == -1)
             return canon_fail(c, "invalid escape in a string");
-        c->p += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (c->p[0] != '\\' || c->p[1] != 'u' || hex4(c->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                return canon_fail(c, "unpaired surrogate in a string");
-            c->p += 6;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        if (used == -2)
             return canon_fail(c, "unpaired surrogate in a string");
-        } else if (cp == 0) {
+        if (cp == 0)
             return canon_fail(c, "\\u0000 in a string");
-        }
-        put_utf8(t, cp);
+        c->p += used;
+        sfsm__buf_add_utf8(t, cp);
     }
     if (t->failed)
         return canon_fail(c, "out of memory");

@@ -110,3 +110,37 @@ int sfsm__json_check_strings(const char *json, size_t len)
     return SFSM_OK;
 }
 
+
+static int hex4(const char *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        v <<= 4;
+        if (h >= '0' && h <= '9')
+            v |= (uint32_t)(h - '0');
+        else if (h >= 'a' && h <= 'f')
+            v |= (uint32_t)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F')
+            v |= (uint32_t)(h - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int sfsm__json_unicode(const char *p, uint32_t *cp)
+{
+    uint32_t lo;
+    if (hex4(p, cp))
+        return -1;
+    if (*cp >= 0xDC00 && *cp <= 0xDFFF)
+        return -2;
+    if (*cp < 0xD800 || *cp > 0xDBFF)
+        return 4;
+    if (p[4] != '\\' || p[5] != 'u' || hex4(p + 6, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+        return -2;
+    *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
+    return 10;
+}

@@ -21,4 +21,10 @@ void sfsm__json_path_at(const char *json, size_t target, char *out);
  * each naming the path and byte; SFSM_OK otherwise. */
 int sfsm__json_check_strings(const char *json, size_t len);
 
+/* Decodes the JSON escape \uXXXX whose hex digits start at p (a surrogate
+ * pair \uD8xx\uDCxx included) into *cp. Returns how many bytes after the
+ * 'u' it used (4 or 10), -1 for bad hex digits, -2 for an unpaired
+ * surrogate. */
+int sfsm__json_unicode(const char *p, uint32_t *cp);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "engine_impl.h"
+#include "json_text.h"
 #include "report_impl.h"
 #include "store_impl.h"
 #include "text.h"
@@ -204,25 +205,6 @@ static const char *ws(const char *p)
     return p;
 }
 
-static int hex4(const char *p, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        char h = p[i];
-        v <<= 4;
-        if (h >= '0' && h <= '9')
-            v |= (uint32_t)(h - '0');
-        else if (h >= 'a' && h <= 'f')
-            v |= (uint32_t)(h - 'a' + 10);
-        else if (h >= 'A' && h <= 'F')
-            v |= (uint32_t)(h - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Decodes the string at p (at its quote) into b (if not NULL); returns the
  * position after it or NULL. */
 static const char *json_str(const char *p, sfsm_buf *b)
@@ -249,40 +231,13 @@ static const char *json_str(const char *p, sfsm_buf *b)
                 sfsm__buf_add(b, &decoded[simple - "\"\\/bfnrt"], 1);
             continue;
         }
-        uint32_t cp, lo;
-        if (esc != 'u' || hex4(p, &cp))
+        uint32_t cp;
+        int used = esc == 'u' ? sfsm__json_unicode(p, &cp) : -1;
+        if (used < 0)
             return NULL;
-        p += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                return NULL;
-            p += 6;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        if (b) {
-            char u[4];
-            size_t n;
-            if (cp < 0x80) {
-                u[0] = (char)cp;
-                n = 1;
-            } else if (cp < 0x800) {
-                u[0] = (char)(0xC0 | cp >> 6);
-                u[1] = (char)(0x80 | (cp & 0x3F));
-                n = 2;
-            } else if (cp < 0x10000) {
-                u[0] = (char)(0xE0 | cp >> 12);
-                u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-                u[2] = (char)(0x80 | (cp & 0x3F));
-                n = 3;
-            } else {
-                u[0] = (char)(0xF0 | cp >> 18);
-                u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-                u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-                u[3] = (char)(0x80 | (cp & 0x3F));
-                n = 4;
-            }
-            sfsm__buf_add(b, u, n);
-        }
+        p += used;
+        if (b)
+            sfsm__buf_add_utf8(b, cp);
     }
     return p;
 }

@@ -171,6 +171,32 @@ void sfsm__buf_addf(sfsm_buf *b, const char *fmt, ...)
     sfsm__buf_add(b, tmp, (size_t)n);
 }
 
+void sfsm__buf_add_utf8(sfsm_buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12);
+        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | cp >> 18);
+        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    sfsm__buf_add(b, u, n);
+}
+
 void sfsm__buf_add_json_string(sfsm_buf *b, const char *s)
 {
     sfsm__buf_add(b, "\"", 1);
