@@ -1,0 +1,173 @@
+"""Python callables behind the C callbacks: hooks, guards and the clock.
+
+A C callback must never let a Python exception escape (ctypes would print it
+and carry on as if nothing happened). So:
+- a guard or before hook that raises refuses the transition, with the
+  exception's text as the library's message and the exception chained as the
+  cause of the GuardRefused / Vetoed the call raises;
+- an exit, enter or after hook (or the clock) that raises cannot undo a
+  commit; its exception is kept and raised as CallbackError once the call
+  that ran the hook returns (or handed to the engine's on_callback_error).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from typing import Any, Callable, Optional
+
+from ._lib import CHECK_FN, CLOCK_FN, NOTIFY_FN, decode
+
+
+class CallbackError(Exception):
+    """A hook or the clock raised after the library had committed.
+
+    The call that ran it succeeded: the data is stored and the handle shows
+    the new state. ``errors`` holds every exception raised (the first is also
+    the ``__cause__``).
+    """
+
+    def __init__(self, errors: list[BaseException]):
+        self.errors = errors
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"a callback raised after the commit: "
+                         f"{type(first).__name__}: {first}{more}")
+
+
+class Transition:
+    """What a hook or guard sees. Valid only while the callback runs.
+
+    Fields are read from the library when first asked for, so a hook that
+    reads nothing costs nothing. ``opp`` is a snapshot of the opportunity
+    (None for hooks run at the commit of a batch).
+    """
+
+    __slots__ = ("_t", "_live")
+
+    def __init__(self, ptr):
+        self._t = ptr.contents
+        self._live = True
+
+    def _get(self):
+        if not self._live:
+            raise RuntimeError("salesfsm: a Transition is only valid during its callback")
+        return self._t
+
+    @property
+    def opp_id(self) -> str:
+        return decode(self._get().opp_id)
+
+    @property
+    def event(self) -> str:
+        return decode(self._get().event)
+
+    @property
+    def from_stage(self) -> str:
+        return decode(self._get().from_)
+
+    @property
+    def to_stage(self) -> str:
+        return decode(self._get().to)
+
+    @property
+    def actor(self) -> Optional[str]:
+        a = self._get().actor
+        return decode(a.contents.name) if a else None
+
+    @property
+    def role(self) -> Optional[str]:
+        a = self._get().actor
+        return decode(a.contents.role) if a else None
+
+    @property
+    def note(self) -> Optional[str]:
+        return decode(self._get().note)
+
+    @property
+    def version(self) -> int:
+        """The version the commit writes."""
+        return self._get().version
+
+    @property
+    def at_ms(self) -> int:
+        return self._get().at_ms
+
+    @property
+    def opp(self):
+        """The opportunity as the callback sees it (an OpportunityInfo), or None."""
+        from .opportunity import OpportunityInfo
+        ptr = self._get().opp
+        return OpportunityInfo.from_handle(ptr) if ptr else None
+
+    def __repr__(self) -> str:
+        if not self._live:
+            return "<salesfsm.Transition (expired)>"
+        return (f"<salesfsm.Transition {self.opp_id} {self.event}: "
+                f"{self.from_stage} -> {self.to_stage}>")
+
+
+def _write_why(why: int, size: int, text: str) -> None:
+    """Writes text into the C buffer, NUL-terminated, cut at a UTF-8 boundary."""
+    raw = text.encode("utf-8", "replace")[: max(size - 1, 0)]
+    raw = raw.decode("utf-8", "ignore").encode("utf-8")  # no half character at the cut
+    ctypes.memmove(why, raw + b"\0", len(raw) + 1)
+
+
+class CallbackState:
+    """Per-engine record of what callbacks raised, and the C callback objects.
+
+    The C function objects are kept here for the engine's whole life: if they
+    were collected while the library still held their addresses, the next
+    call would jump into freed memory.
+    """
+
+    def __init__(self):
+        self.keep: list[Any] = []
+        self.refusal: Optional[BaseException] = None
+        self.after_errors: list[BaseException] = []
+
+    def check(self, fn: Callable[[Transition], Any], strict: bool, what: str):
+        """A CHECK_FN around fn. strict (guards): only a true result passes;
+        otherwise (before hooks) only False refuses."""
+
+        def trampoline(tp, _ud, why, why_size):
+            t = Transition(tp)
+            try:
+                result = fn(t)
+            except BaseException as exc:  # noqa: BLE001 - must not cross into C
+                self.refusal = exc
+                _write_why(why, why_size, f"{what} raised {type(exc).__name__}: {exc}")
+                return 1
+            finally:
+                t._live = False
+            passed = bool(result) if strict else result is not False
+            return 0 if passed else 1
+
+        cfn = CHECK_FN(trampoline)
+        self.keep.append(cfn)
+        return cfn
+
+    def notify(self, fn: Callable[[Transition], Any]):
+        def trampoline(tp, _ud):
+            t = Transition(tp)
+            try:
+                fn(t)
+            except BaseException as exc:  # noqa: BLE001 - must not cross into C
+                self.after_errors.append(exc)
+            finally:
+                t._live = False
+
+        cfn = NOTIFY_FN(trampoline)
+        self.keep.append(cfn)
+        return cfn
+
+    def clock(self, fn: Callable[[], int]):
+        def trampoline(_ud):
+            try:
+                return int(fn())
+            except BaseException as exc:  # noqa: BLE001 - must not cross into C
+                self.after_errors.append(exc)
+                return time.time_ns() // 1_000_000
+
+        return CLOCK_FN(trampoline)  # the engine keeps it while it is set
