@@ -18,7 +18,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3-dev python3 graphviz)
+PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3-dev python3 graphviz
+          python3-pip python3-setuptools python3-wheel)
 # Only `run.sh fuzz` needs these: clang and its libFuzzer/sanitizer runtime.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -105,11 +106,13 @@ case $mode in
 demo)
     ensure_packages
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    step "installing the Python package (tools/install_python.sh)" bash tools/install_python.sh build
     step "running the demo: ${DEMO[*]}" "${DEMO[@]}"
     ;;
 test)
     ensure_packages
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    step "installing the Python package (tools/install_python.sh)" bash tools/install_python.sh build
     run_suite build
     ;;
 test-sanitize)

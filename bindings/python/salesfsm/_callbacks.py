@@ -43,16 +43,16 @@ class Transition:
     (None for hooks run at the commit of a batch).
     """
 
-    __slots__ = ("_t", "_live")
+    __slots__ = ("_p", "_live")
 
     def __init__(self, ptr):
-        self._t = ptr.contents
+        self._p = ptr
         self._live = True
 
     def _get(self):
         if not self._live:
             raise RuntimeError("salesfsm: a Transition is only valid during its callback")
-        return self._t
+        return self._p.contents
 
     @property
     def opp_id(self) -> str:

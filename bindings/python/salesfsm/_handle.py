@@ -1,24 +1,60 @@
-"""Ownership of C handles: freed once, by close(), a with-block or the finalizer.
+"""Ownership of C handles: freed once, by close(), a with-block or garbage collection.
 
-A handle may depend on others (an engine on its pipeline and store, an
-opportunity on its engine). The dependent keeps its parents alive by a
-strong reference, and the parents know their dependents only weakly, so the
-garbage collector always frees a dependent before what it depends on. An
-explicit close() of a parent first closes every dependent still open, so a
-C object is never freed while another one still points into it.
+Handles depend on one another: an opportunity must be freed before its
+pipeline, an engine before its store and pipeline. Python's collector
+finalizes the objects of a garbage cycle in no particular order, so the
+order is enforced here, not left to it:
+
+- each Handle owns an _Owner that holds the raw pointer and counts the
+  owners of the handles depending on it;
+- an _Owner frees its C object only once it is released (close() or
+  garbage) and no dependent's C object is left; freeing one releases its
+  hold on its parents, which may then free theirs.
+
+Whatever order the collector picks, the C objects go children first.
+An explicit close() of a parent first closes every dependent still open
+(known through weak references), so their handles refuse further use.
 """
 
 from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import Callable
+from typing import Callable, Optional
+
+
+class _Owner:
+    __slots__ = ("ptr", "free", "parents", "children", "released")
+
+    def __init__(self, ptr: int, free: Callable[[int], None], parents: tuple["_Owner", ...]):
+        self.ptr = ptr
+        self.free = free
+        self.parents = parents
+        self.children = 0
+        self.released = False
+        for p in parents:
+            p.children += 1
+
+    def release(self) -> None:
+        self.released = True
+        self._free_if_unused()
+
+    def _free_if_unused(self) -> None:
+        if not self.released or self.children or not self.ptr:
+            return
+        ptr, self.ptr = self.ptr, 0
+        self.free(ptr)
+        for p in self.parents:
+            p.children -= 1
+            p._free_if_unused()
+
+    __del__ = release
 
 
 class Handle:
-    """Owns one C pointer; subclasses name the C function that frees it."""
+    """Owns one C pointer; subclasses give the C function that frees it."""
 
-    __slots__ = ("_ptr", "_finalizer", "_dependents", "__weakref__")
+    __slots__ = ("_ptr", "_owner", "_dependents", "__weakref__")
 
     _kind = "handle"
 
@@ -26,43 +62,50 @@ class Handle:
                  parents: tuple["Handle", ...] = ()):
         if not ptr.value:
             raise ValueError(f"salesfsm: NULL {self._kind}")
-        self._ptr = ptr
-        self._dependents: weakref.WeakSet[Handle] = weakref.WeakSet()
         for parent in parents:
             parent._ensure_open()
+        self._owner = _Owner(ptr.value, free, tuple(p._owner for p in parents))
+        self._ptr: Optional[ctypes.c_void_p] = ptr
+        self._dependents: Optional[weakref.WeakSet] = None
+        for parent in parents:
+            if parent._dependents is None:
+                parent._dependents = weakref.WeakSet()
             parent._dependents.add(self)
-        # The finalizer must not refer to self, or self would never be collected.
-        self._finalizer = weakref.finalize(self, free, ptr.value)
 
     @property
     def closed(self) -> bool:
-        """True once the C object has been freed."""
-        return not self._finalizer.alive
+        """True once close() ran (or a parent's close() closed this handle)."""
+        return self._ptr is None
 
     def close(self) -> None:
-        """Frees the C object (after closing whatever depends on it). Idempotent."""
-        if not self._finalizer.alive:
+        """Frees the C object, after closing whatever depends on it. Idempotent."""
+        if self._ptr is None:
             return
-        for dep in list(self._dependents):
-            dep.close()
-        self._finalizer()
+        if self._dependents:
+            for dep in list(self._dependents):
+                dep.close()
+        self._ptr = None  # checked by every call, so a closed handle never reaches C
+        self._owner.release()
 
     def _replace(self, ptr: ctypes.c_void_p, free: Callable[[int], None]) -> None:
-        """Frees the C object now and owns ptr instead (dependents are kept)."""
+        """Frees the C object now and owns ptr instead (same parents and dependents)."""
         self._ensure_open()
-        self._finalizer()
+        old = self._owner
+        self._owner = _Owner(ptr.value, free, old.parents)
         self._ptr = ptr
-        self._finalizer = weakref.finalize(self, free, ptr.value)
+        old.release()
 
     def _ensure_open(self) -> None:
-        if not self._finalizer.alive:
+        if self._ptr is None:
             raise ValueError(f"salesfsm: the {self._kind} is closed")
 
     @property
     def _as_parameter_(self) -> ctypes.c_void_p:
         """Lets a Handle be passed straight to a C function, refusing closed ones."""
-        self._ensure_open()
-        return self._ptr
+        ptr = self._ptr
+        if ptr is None:
+            raise ValueError(f"salesfsm: the {self._kind} is closed")
+        return ptr
 
     def __enter__(self):
         return self

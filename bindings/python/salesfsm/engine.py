@@ -54,6 +54,8 @@ class Engine(EngineData, Handle):
             raise InvalidArgument(-1, f"store: expected Store, got {type(store).__name__}")
         out = ctypes.c_void_p()
         self._cb = CallbackState()
+        self._names: dict[str, bytes] = {}
+        self._actors: dict[tuple, object] = {}
         self._batch_open = False
         self.on_callback_error = on_callback_error
         self._call(lib.sfsm_engine_new, ctypes.byref(out), pipeline, store)
@@ -83,13 +85,24 @@ class Engine(EngineData, Handle):
             self._report_callback_errors(mark)
         return rc
 
-    def _fire(self, opp: Opportunity, event: bytes, actor, note: Optional[bytes]) -> None:
-        # _call inlined: this is the path a benchmark measures.
+    def _fire(self, opp: Opportunity, event: str, actor: str, role: str,
+              note: Optional[str]) -> None:
+        # _call inlined, names and actors cached: this is the path W1 measures.
+        ptr = opp._ptr
+        if ptr is None:
+            opp._ensure_open()
+        ev = self._names.get(event)
+        if ev is None:
+            ev = self._remember(self._names, event, encode(event, "event"))
+        act = self._actors.get((actor, role))
+        if act is None:
+            a = _actor(actor, role)
+            act = self._remember(self._actors, (actor, role), ctypes.pointer(a) if a else None)
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
         try:
-            rc = _fire(self._ptr, opp, event, actor, note)
+            rc = _fire(self._ptr, ptr, ev, act, None if note is None else encode(note, "note"))
             refusal = state.refusal
         finally:
             state.refusal = saved
@@ -97,6 +110,12 @@ class Engine(EngineData, Handle):
             self._fail(rc, refusal, mark)
         if len(state.after_errors) > mark:
             self._report_callback_errors(mark)
+
+    @staticmethod
+    def _remember(cache: dict, key, value):
+        if len(cache) < 256:  # bounded: names come from a program, not from data
+            cache[key] = value
+        return value
 
     def _fail(self, rc: int, refusal: Optional[BaseException], mark: int):
         err = error_for(rc)

@@ -168,13 +168,12 @@ class Opportunity(Handle):
     with-block, or garbage collection) frees it.
     """
 
-    __slots__ = ("engine", "_actors")
+    __slots__ = ("engine",)
     _kind = "opportunity"
 
     def __init__(self, ptr: ctypes.c_void_p, engine: "Engine"):
         super().__init__(ptr, lib.sfsm_opp_free, (engine,))
         self.engine = engine
-        self._actors: dict[tuple[str, str], Actor] = {}
 
     # ---- reading ----
     @property
@@ -261,13 +260,7 @@ class Opportunity(Handle):
         PermissionDenied, GuardRefused, Vetoed, Conflict, Busy, StorageError;
         on any of them nothing changed.
         """
-        key = (actor, role)
-        act = self._actors.get(key)
-        if act is None:
-            act = _actor(actor, role)
-            if len(self._actors) < 16:
-                self._actors[key] = act
-        self.engine._fire(self, encode(event, "event"), act, encode(note, "note"))
+        self.engine._fire(self, event, actor, role, note)
 
     def save(self, *, actor: Optional[str] = None, role: Optional[str] = None,
              note: Optional[str] = None) -> None:
