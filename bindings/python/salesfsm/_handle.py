@@ -78,14 +78,32 @@ class Handle:
         return self._ptr is None
 
     def close(self) -> None:
-        """Frees the C object, after closing whatever depends on it. Idempotent."""
+        """Frees the C object, after closing whatever depends on it. Idempotent.
+
+        Raises Busy, closing nothing, when called from inside a callback of a
+        call still running on this handle or one that depends on it.
+        """
         if self._ptr is None:
             return
+        self._check_closable()
         if self._dependents:
             for dep in list(self._dependents):
                 dep.close()
         self._ptr = None  # checked by every call, so a closed handle never reaches C
         self._owner.release()
+
+    def _in_use(self) -> Optional[str]:
+        """What stops closing this handle right now (None: nothing); see Engine."""
+        return None
+
+    def _check_closable(self) -> None:
+        why = self._in_use()
+        if why is None and self._dependents:
+            for dep in list(self._dependents):
+                dep._check_closable()
+        if why is not None:
+            from .errors import Busy
+            raise Busy(Busy.code, f"cannot close the {self._kind}: {why}")
 
     def _replace(self, ptr: ctypes.c_void_p, free: Callable[[int], None]) -> None:
         """Frees the C object now and owns ptr instead (same parents and dependents)."""

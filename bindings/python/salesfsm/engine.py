@@ -54,6 +54,8 @@ class Engine(EngineData, Handle):
             raise InvalidArgument(-1, f"store: expected Store, got {type(store).__name__}")
         out = ctypes.c_void_p()
         self._cb = CallbackState()
+        self._depth = 0  # library calls of this engine running (callbacks may nest them)
+        self._firing: list[Opportunity] = []  # handles whose transition is running
         self._names: dict[str, bytes] = {}
         self._actors: dict[tuple, object] = {}
         self._batch_open = False
@@ -64,9 +66,15 @@ class Engine(EngineData, Handle):
         self.store = store
 
     def close(self) -> None:
-        """Frees the engine (an open batch is rolled back) after its opportunities."""
-        self._batch_open = False
+        """Frees the engine (an open batch is rolled back) after its opportunities.
+        Raises Busy from inside one of the engine's own callbacks."""
         super().close()
+        self._batch_open = False
+
+    def _in_use(self) -> Optional[str]:
+        if self._depth:
+            return "a call of this engine is running (closed from one of its callbacks)"
+        return None
 
     # ---- calling the library ----
     def _call(self, fn, *args) -> int:
@@ -74,11 +82,13 @@ class Engine(EngineData, Handle):
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
+        self._depth += 1
         try:
             rc = fn(*args)
             refusal = state.refusal
         finally:
             state.refusal = saved
+            self._depth -= 1
         if rc < 0:
             self._fail(rc, refusal, mark)
         if len(state.after_errors) > mark:
@@ -101,11 +111,16 @@ class Engine(EngineData, Handle):
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
+        note_b = None if note is None else encode(note, "note")
+        self._depth += 1
+        self._firing.append(opp)
         try:
-            rc = _fire(self._ptr, ptr, ev, act, None if note is None else encode(note, "note"))
+            rc = _fire(self._ptr, ptr, ev, act, note_b)
             refusal = state.refusal
         finally:
             state.refusal = saved
+            self._depth -= 1
+            self._firing.pop()
         if rc < 0:
             self._fail(rc, refusal, mark)
         if len(state.after_errors) > mark:
@@ -156,7 +171,11 @@ class Engine(EngineData, Handle):
 
     def _call_value(self, fn, *args):
         mark = len(self._cb.after_errors)
-        value = fn(*args)
+        self._depth += 1
+        try:
+            value = fn(*args)
+        finally:
+            self._depth -= 1
         if len(self._cb.after_errors) > mark:
             self._report_callback_errors(mark)
         return value

@@ -104,10 +104,9 @@ def read_history(engine: "Engine", opp_id: str) -> list[HistoryEntry]:
             failure.append(exc)
             return 1
 
-    rc = lib.sfsm_opp_history(engine, encode(opp_id, "id"), HISTORY_CB(collect), None)
+    engine._call(lib.sfsm_opp_history, engine, encode(opp_id, "id"), HISTORY_CB(collect), None)
     if failure:
         raise failure[0]
-    check(rc)
     return entries
 
 
@@ -174,6 +173,11 @@ class Opportunity(Handle):
     def __init__(self, ptr: ctypes.c_void_p, engine: "Engine"):
         super().__init__(ptr, lib.sfsm_opp_free, (engine,))
         self.engine = engine
+
+    def _in_use(self) -> Optional[str]:
+        if any(o is self for o in self.engine._firing):
+            return "its transition is running (closed from one of its own callbacks)"
+        return None
 
     # ---- reading ----
     @property
