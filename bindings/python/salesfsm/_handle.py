@@ -113,6 +113,14 @@ class Handle:
         self._ptr = ptr
         old.release()
 
+    def _p(self) -> ctypes.c_void_p:
+        """The C pointer, or ValueError if closed (ctypes would wrap an error
+        raised by _as_parameter_ in ArgumentError, so calls pass this)."""
+        ptr = self._ptr
+        if ptr is None:
+            raise ValueError(f"salesfsm: the {self._kind} is closed")
+        return ptr
+
     def _ensure_open(self) -> None:
         if self._ptr is None:
             raise ValueError(f"salesfsm: the {self._kind} is closed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -55,12 +56,16 @@ class Engine(EngineData, Handle):
         out = ctypes.c_void_p()
         self._cb = CallbackState()
         self._depth = 0  # library calls of this engine running (callbacks may nest them)
+        # An engine is for one thread at a time; a second thread gets Busy
+        # rather than racing the first inside the library. Re-entrant: hooks
+        # call back into their own engine.
+        self._lock = threading.RLock()
         self._firing: list[Opportunity] = []  # handles whose transition is running
         self._names: dict[str, bytes] = {}
         self._actors: dict[tuple, object] = {}
         self._batch_open = False
         self.on_callback_error = on_callback_error
-        self._call(lib.sfsm_engine_new, ctypes.byref(out), pipeline, store)
+        self._call(lib.sfsm_engine_new, ctypes.byref(out), pipeline._p(), store._p())
         super().__init__(out, lib.sfsm_engine_free, (pipeline, store))
         self.pipeline = pipeline
         self.store = store
@@ -82,6 +87,9 @@ class Engine(EngineData, Handle):
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
+        if not self._lock.acquire(False):
+            state.refusal = saved
+            raise _other_thread()
         self._depth += 1
         try:
             rc = fn(*args)
@@ -89,6 +97,7 @@ class Engine(EngineData, Handle):
         finally:
             state.refusal = saved
             self._depth -= 1
+            self._lock.release()
         if rc < 0:
             self._fail(rc, refusal, mark)
         if len(state.after_errors) > mark:
@@ -112,6 +121,9 @@ class Engine(EngineData, Handle):
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
         note_b = None if note is None else encode(note, "note")
+        if not self._lock.acquire(False):
+            state.refusal = saved
+            raise _other_thread()
         self._depth += 1
         self._firing.append(opp)
         try:
@@ -121,6 +133,7 @@ class Engine(EngineData, Handle):
             state.refusal = saved
             self._depth -= 1
             self._firing.pop()
+            self._lock.release()
         if rc < 0:
             self._fail(rc, refusal, mark)
         if len(state.after_errors) > mark:
@@ -162,20 +175,23 @@ class Engine(EngineData, Handle):
         if now_ms is not None and not callable(now_ms):
             raise InvalidArgument(-1, f"clock: {now_ms!r} is not callable")
         cfn = CLOCK_FN() if now_ms is None else self._cb.clock(now_ms)
-        self._call(lib.sfsm_engine_set_clock, self, cfn, None)
+        self._call(lib.sfsm_engine_set_clock, self._p(), cfn, None)
         self._clock = cfn  # the library holds its address until the next set_clock
 
     def now(self) -> int:
         """The engine clock's current time, ms."""
-        return self._call_value(lib.sfsm_engine_now, self)
+        return self._call_value(lib.sfsm_engine_now, self._p())
 
     def _call_value(self, fn, *args):
         mark = len(self._cb.after_errors)
+        if not self._lock.acquire(False):
+            raise _other_thread()
         self._depth += 1
         try:
             value = fn(*args)
         finally:
             self._depth -= 1
+            self._lock.release()
         if len(self._cb.after_errors) > mark:
             self._report_callback_errors(mark)
         return value
@@ -186,7 +202,7 @@ class Engine(EngineData, Handle):
             return lambda f: self._hook(register, filt_what, filt, f, make)
         if not callable(fn):
             raise InvalidArgument(-1, f"hook: {fn!r} is not callable")
-        self._call(register, self, encode(filt, filt_what), make(fn), None)
+        self._call(register, self._p(), encode(filt, filt_what), make(fn), None)
         return fn
 
     def on_before(self, fn: Optional[Callable[[Transition], Any]] = None, *,
@@ -215,7 +231,7 @@ class Engine(EngineData, Handle):
             return lambda f: self.register_guard(name, f)
         if not callable(fn):
             raise InvalidArgument(-1, f"guard '{name}': {fn!r} is not callable")
-        self._call(lib.sfsm_engine_register_guard, self, encode(name, "guard"),
+        self._call(lib.sfsm_engine_register_guard, self._p(), encode(name, "guard"),
                    self._cb.check(fn, True, f"guard '{name}'"), None)
         return fn
 
@@ -238,13 +254,13 @@ class Engine(EngineData, Handle):
             0 if expected_close is None else to_ms(expected_close, "expected_close"),
             ctypes.pointer(act) if act else None)
         out = ctypes.c_void_p()
-        self._call(lib.sfsm_opp_create_ext, self, ctypes.byref(opts), ctypes.byref(out))
+        self._call(lib.sfsm_opp_create_ext, self._p(), ctypes.byref(opts), ctypes.byref(out))
         return Opportunity(out, self)
 
     def open(self, id: str) -> Opportunity:
         """Loads a stored opportunity. Raises NotFound if there is none with that id."""
         out = ctypes.c_void_p()
-        self._call(lib.sfsm_opp_open, self, encode(id, "id"), ctypes.byref(out))
+        self._call(lib.sfsm_opp_open, self._p(), encode(id, "id"), ctypes.byref(out))
         return Opportunity(out, self)
 
     def scan(self, stage: Optional[str] = None, owner: Optional[str] = None,
@@ -263,7 +279,7 @@ class Engine(EngineData, Handle):
                 failure.append(exc)
                 return 1
 
-        self._call(lib.sfsm_scan, self, ctypes.byref(f), SCAN_CB(collect), None)
+        self._call(lib.sfsm_scan, self._p(), ctypes.byref(f), SCAN_CB(collect), None)
         if failure:
             raise failure[0]
         return iter(rows)
@@ -275,10 +291,10 @@ class Engine(EngineData, Handle):
     def available_events(self, opp: Opportunity, *, actor: str, role: str) -> list[str]:
         """Events actor may fire on opp now (stage, role and guards; not hooks)."""
         act = _actor(actor, role)
-        cap = lib.sfsm_pipeline_event_count(self.pipeline)
+        cap = lib.sfsm_pipeline_event_count(self.pipeline._p())
         names = (ctypes.c_char_p * max(cap, 1))()
         count = ctypes.c_size_t()
-        self._call(lib.sfsm_engine_available_events, self, opp, ctypes.byref(act), names, cap,
+        self._call(lib.sfsm_engine_available_events, self._p(), opp._p(), ctypes.byref(act), names, cap,
                    ctypes.byref(count))
         return [decode(names[i]) for i in range(min(count.value, cap))]
 
@@ -299,7 +315,7 @@ class Engine(EngineData, Handle):
                 failure.append(exc)
                 return 1
 
-        self._call(lib.sfsm_engine_migrate, self, ctypes.byref(act) if act else None,
+        self._call(lib.sfsm_engine_migrate, self._p(), ctypes.byref(act) if act else None,
                    MIGRATE_CB(heard), None, None)
         if failure:
             raise failure[0]
@@ -312,13 +328,13 @@ class Engine(EngineData, Handle):
 
     def begin(self) -> None:
         """Opens a batch: every write until commit() is one storage transaction."""
-        self._call(lib.sfsm_engine_begin, self)
+        self._call(lib.sfsm_engine_begin, self._p())
         self._batch_open = True
 
     def commit(self) -> None:
         """Stores the batch, then runs its exit/enter/after hooks."""
         try:
-            self._call(lib.sfsm_engine_commit, self)
+            self._call(lib.sfsm_engine_commit, self._p())
         except Busy:
             raise  # called from a hook: the batch is still open
         except BaseException:
@@ -330,7 +346,7 @@ class Engine(EngineData, Handle):
 
     def rollback(self) -> None:
         """Discards the batch; handles changed in it must be reloaded."""
-        self._call(lib.sfsm_engine_rollback, self)
+        self._call(lib.sfsm_engine_rollback, self._p())
         self._batch_open = False
 
     @contextlib.contextmanager
@@ -349,6 +365,10 @@ class Engine(EngineData, Handle):
         if self.closed:
             return "<salesfsm.Engine closed>"
         return f"<salesfsm.Engine {self.pipeline!r} on {self.store!r}>"
+
+
+def _other_thread() -> Busy:
+    return Busy(Busy.code, "the engine is in use by another thread; give each thread its own Engine")
 
 
 def _filter(stage, owner, customer, changed_since) -> Filter:

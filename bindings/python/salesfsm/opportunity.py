@@ -104,7 +104,7 @@ def read_history(engine: "Engine", opp_id: str) -> list[HistoryEntry]:
             failure.append(exc)
             return 1
 
-    engine._call(lib.sfsm_opp_history, engine, encode(opp_id, "id"), HISTORY_CB(collect), None)
+    engine._call(lib.sfsm_opp_history, engine._p(), encode(opp_id, "id"), HISTORY_CB(collect), None)
     if failure:
         raise failure[0]
     return entries
@@ -122,7 +122,7 @@ class Attributes(MutableMapping):
         self._opp = opp
 
     def __getitem__(self, key: str) -> str:
-        raw = lib.sfsm_opp_attr(self._opp, encode(key, "attribute key"))
+        raw = lib.sfsm_opp_attr(self._opp._p(), encode(key, "attribute key"))
         if raw is None:
             raise KeyError(key)
         return decode(raw)
@@ -130,25 +130,25 @@ class Attributes(MutableMapping):
     def __setitem__(self, key: str, value: str) -> None:
         if value is None:
             raise InvalidArgument(-1, f"attribute '{key}': value is None (use del to remove)")
-        check(lib.sfsm_opp_set_attr(self._opp, encode(key, "attribute key"),
+        check(lib.sfsm_opp_set_attr(self._opp._p(), encode(key, "attribute key"),
                                     encode(value, f"attribute '{key}'")))
 
     def __delitem__(self, key: str) -> None:
         if key not in self:
             raise KeyError(key)
-        check(lib.sfsm_opp_set_attr(self._opp, encode(key, "attribute key"), None))
+        check(lib.sfsm_opp_set_attr(self._opp._p(), encode(key, "attribute key"), None))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and lib.sfsm_opp_attr(self._opp, encode(key, "key")) is not None
+        return isinstance(key, str) and lib.sfsm_opp_attr(self._opp._p(), encode(key, "key")) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(_attrs_of(self._opp)))
+        return iter(list(_attrs_of(self._opp._p())))
 
     def __len__(self) -> int:
-        return lib.sfsm_opp_attr_count(self._opp)
+        return lib.sfsm_opp_attr_count(self._opp._p())
 
     def __repr__(self) -> str:
-        return f"Attributes({_attrs_of(self._opp)!r})"
+        return f"Attributes({_attrs_of(self._opp._p())!r})"
 
 
 def _actor(name: Optional[str], role: Optional[str]) -> Optional[Actor]:
@@ -182,24 +182,24 @@ class Opportunity(Handle):
     # ---- reading ----
     @property
     def id(self) -> str:
-        return decode(lib.sfsm_opp_id(self))
+        return decode(lib.sfsm_opp_id(self._p()))
 
     @property
     def stage(self) -> str:
-        return decode(lib.sfsm_opp_stage(self))
+        return decode(lib.sfsm_opp_stage(self._p()))
 
     @property
     def version(self) -> int:
-        return lib.sfsm_opp_version(self)
+        return lib.sfsm_opp_version(self._p())
 
     @property
     def currency(self) -> Optional[str]:
-        return decode(lib.sfsm_opp_currency(self))
+        return decode(lib.sfsm_opp_currency(self._p()))
 
     @property
     def amount(self) -> int:
         """Minor units (cents, fen); 0 if unset. Setting keeps the currency."""
-        return lib.sfsm_opp_amount(self)
+        return lib.sfsm_opp_amount(self._p())
 
     @amount.setter
     def amount(self, minor_units: int) -> None:
@@ -210,42 +210,42 @@ class Opportunity(Handle):
 
     def set_amount(self, minor_units: int, currency: Optional[str]) -> None:
         """Sets amount (minor units, >= 0) and its ISO 4217 currency together."""
-        check(lib.sfsm_opp_set_amount(self, int64(minor_units, "amount"),
+        check(lib.sfsm_opp_set_amount(self._p(), int64(minor_units, "amount"),
                                       encode(currency, "currency")))
 
     def _set_text(self, fn, value: Optional[str], what: str) -> None:
-        check(fn(self, encode(value, what)))
+        check(fn(self._p(), encode(value, what)))
 
-    customer = property(lambda self: decode(lib.sfsm_opp_customer(self)),
+    customer = property(lambda self: decode(lib.sfsm_opp_customer(self._p())),
                         lambda self, v: self._set_text(lib.sfsm_opp_set_customer, v, "customer"),
                         doc="The customer; None or '' clears it.")
-    owner = property(lambda self: decode(lib.sfsm_opp_owner(self)),
+    owner = property(lambda self: decode(lib.sfsm_opp_owner(self._p())),
                      lambda self, v: self._set_text(lib.sfsm_opp_set_owner, v, "owner"),
                      doc="The owning sales rep; None or '' clears it.")
-    title = property(lambda self: decode(lib.sfsm_opp_title(self)),
+    title = property(lambda self: decode(lib.sfsm_opp_title(self._p())),
                      lambda self, v: self._set_text(lib.sfsm_opp_set_title, v, "title"),
                      doc="A free-text title; None or '' clears it.")
 
     @property
     def expected_close(self) -> int:
         """Expected close, ms since the epoch; 0 if unset (setting 0 clears)."""
-        return lib.sfsm_opp_expected_close(self)
+        return lib.sfsm_opp_expected_close(self._p())
 
     @expected_close.setter
     def expected_close(self, ms: int) -> None:
-        check(lib.sfsm_opp_set_expected_close(self, int64(ms, "expected_close")))
+        check(lib.sfsm_opp_set_expected_close(self._p(), int64(ms, "expected_close")))
 
-    created = property(lambda self: lib.sfsm_opp_created(self), doc="ms since the epoch")
-    updated = property(lambda self: lib.sfsm_opp_updated(self), doc="ms since the epoch")
-    stage_entered = property(lambda self: lib.sfsm_opp_stage_entered(self),
+    created = property(lambda self: lib.sfsm_opp_created(self._p()), doc="ms since the epoch")
+    updated = property(lambda self: lib.sfsm_opp_updated(self._p()), doc="ms since the epoch")
+    stage_entered = property(lambda self: lib.sfsm_opp_stage_entered(self._p()),
                              doc="when the current stage was entered, ms since the epoch")
-    probability = property(lambda self: lib.sfsm_opp_probability(self),
+    probability = property(lambda self: lib.sfsm_opp_probability(self._p()),
                            doc="win probability of the current stage, percent")
 
     @property
     def unsaved(self) -> frozenset[str]:
         """Names of the fields changed on the handle and not yet stored."""
-        return field_names(lib.sfsm_opp_unsaved(self))
+        return field_names(lib.sfsm_opp_unsaved(self._p()))
 
     @property
     def attrs(self) -> Attributes:
@@ -254,7 +254,7 @@ class Opportunity(Handle):
 
     def info(self) -> OpportunityInfo:
         """A snapshot copy of every field."""
-        return OpportunityInfo.from_handle(self)
+        return OpportunityInfo.from_handle(self._p())
 
     # ---- writing ----
     def fire(self, event: str, *, actor: str, role: str, note: Optional[str] = None) -> None:
@@ -270,13 +270,13 @@ class Opportunity(Handle):
              note: Optional[str] = None) -> None:
         """Stores the unsaved field changes with one history entry (nothing to store: no-op)."""
         act = _actor(actor, role)
-        self.engine._call(lib.sfsm_opp_save_as, self.engine, self,
+        self.engine._call(lib.sfsm_opp_save_as, self.engine._p(), self._p(),
                           ctypes.byref(act) if act else None, encode(note, "note"))
 
     def reload(self) -> None:
         """Reads the opportunity again from the store, dropping unsaved changes."""
         out = ctypes.c_void_p()
-        self.engine._call(lib.sfsm_opp_open, self.engine, encode(self.id, "id"), ctypes.byref(out))
+        self.engine._call(lib.sfsm_opp_open, self.engine._p(), encode(self.id, "id"), ctypes.byref(out))
         self._replace(out, lib.sfsm_opp_free)
 
     def history(self) -> Iterator[HistoryEntry]:

@@ -98,7 +98,7 @@ class Pipeline(Handle):
 
     def _text(self, fn) -> str:
         out, size = ctypes.c_void_p(), ctypes.c_size_t()
-        check(fn(self, ctypes.byref(out), ctypes.byref(size)))
+        check(fn(self._p(), ctypes.byref(out), ctypes.byref(size)))
         return take_string(out, size)
 
     def to_json(self) -> str:
@@ -115,33 +115,33 @@ class Pipeline(Handle):
 
     @property
     def name(self) -> str:
-        return decode(lib.sfsm_pipeline_name(self))
+        return decode(lib.sfsm_pipeline_name(self._p()))
 
     @property
     def version(self) -> int:
-        return lib.sfsm_pipeline_version(self)
+        return lib.sfsm_pipeline_version(self._p())
 
     @property
     def stages(self) -> tuple[Stage, ...]:
         """Stages in table order."""
         if self._stages is None:
-            n = lib.sfsm_pipeline_stage_count(self)
+            n = lib.sfsm_pipeline_stage_count(self._p())
             self._stages = tuple(
-                Stage(i, decode(lib.sfsm_pipeline_stage_name(self, i)),
-                      decode(lib.sfsm_pipeline_stage_label(self, i)),
-                      lib.sfsm_pipeline_stage_probability(self, i),
-                      lib.sfsm_pipeline_stage_stale_days(self, i),
-                      Outcome(lib.sfsm_pipeline_stage_outcome(self, i)),
-                      ForecastCategory(lib.sfsm_pipeline_stage_forecast(self, i)),
-                      bool(lib.sfsm_pipeline_stage_is_final(self, i)))
+                Stage(i, decode(lib.sfsm_pipeline_stage_name(self._p(), i)),
+                      decode(lib.sfsm_pipeline_stage_label(self._p(), i)),
+                      lib.sfsm_pipeline_stage_probability(self._p(), i),
+                      lib.sfsm_pipeline_stage_stale_days(self._p(), i),
+                      Outcome(lib.sfsm_pipeline_stage_outcome(self._p(), i)),
+                      ForecastCategory(lib.sfsm_pipeline_stage_forecast(self._p(), i)),
+                      bool(lib.sfsm_pipeline_stage_is_final(self._p(), i)))
                 for i in range(n))
         return self._stages
 
     @property
     def roles(self) -> tuple[str, ...]:
         if self._roles is None:
-            n = lib.sfsm_pipeline_role_count(self)
-            self._roles = tuple(decode(lib.sfsm_pipeline_role_name(self, i)) for i in range(n))
+            n = lib.sfsm_pipeline_role_count(self._p())
+            self._roles = tuple(decode(lib.sfsm_pipeline_role_name(self._p(), i)) for i in range(n))
         return self._roles
 
     @property
@@ -150,22 +150,22 @@ class Pipeline(Handle):
         if self._events is None:
             stages, roles = self.stages, self.roles
             events = []
-            for i in range(lib.sfsm_pipeline_event_count(self)):
+            for i in range(lib.sfsm_pipeline_event_count(self._p())):
                 events.append(Event(
-                    i, decode(lib.sfsm_pipeline_event_name(self, i)),
-                    stages[lib.sfsm_pipeline_event_target(self, i)].name,
+                    i, decode(lib.sfsm_pipeline_event_name(self._p(), i)),
+                    stages[lib.sfsm_pipeline_event_target(self._p(), i)].name,
                     tuple(s.name for s in stages
-                          if lib.sfsm_pipeline_event_allowed_from(self, i, s.index)),
+                          if lib.sfsm_pipeline_event_allowed_from(self._p(), i, s.index)),
                     tuple(r for j, r in enumerate(roles)
-                          if lib.sfsm_pipeline_event_allows_role(self, i, j)),
-                    tuple(decode(lib.sfsm_pipeline_event_guard(self, i, j))
-                          for j in range(lib.sfsm_pipeline_event_guard_count(self, i)))))
+                          if lib.sfsm_pipeline_event_allows_role(self._p(), i, j)),
+                    tuple(decode(lib.sfsm_pipeline_event_guard(self._p(), i, j))
+                          for j in range(lib.sfsm_pipeline_event_guard_count(self._p(), i)))))
             self._events = tuple(events)
         return self._events
 
     @property
     def initial_stage(self) -> str:
-        return self.stages[lib.sfsm_pipeline_initial_stage(self)].name
+        return self.stages[lib.sfsm_pipeline_initial_stage(self._p())].name
 
     def stage(self, name: str) -> Stage:
         """The stage of that name; NotFound otherwise."""
@@ -177,7 +177,7 @@ class Pipeline(Handle):
 
     def _index(self, fn, name: str, what: str) -> int:
         idx = ctypes.c_size_t()
-        check(fn(self, encode(name, what), ctypes.byref(idx)))
+        check(fn(self._p(), encode(name, what), ctypes.byref(idx)))
         return idx.value
 
     def __repr__(self) -> str:
