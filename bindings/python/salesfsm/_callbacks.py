@@ -16,7 +16,7 @@ import ctypes
 import time
 from typing import Any, Callable, Optional
 
-from ._lib import CHECK_FN, CLOCK_FN, NOTIFY_FN, decode
+from ._lib import CHECK_FN, CLOCK_FN, NOTIFY_FN, decode, int64
 
 
 class CallbackError(Exception):
@@ -142,7 +142,12 @@ class CallbackState:
             finally:
                 t._live = False
             passed = bool(result) if strict else result is not False
-            return 0 if passed else 1
+            if passed:
+                return 0
+            c = tp.contents
+            _write_why(why, why_size, f"{what} refused event '{decode(c.event)}' on "
+                                      f"opportunity '{decode(c.opp_id)}' (it returned {result!r})")
+            return 1
 
         cfn = CHECK_FN(trampoline)
         self.keep.append(cfn)
@@ -165,7 +170,10 @@ class CallbackState:
     def clock(self, fn: Callable[[], int]):
         def trampoline(_ud):
             try:
-                return int(fn())
+                value = fn()
+                if isinstance(value, float):  # time.time() * 1000 and the like
+                    value = int(value)
+                return int64(value, "clock")
             except BaseException as exc:  # noqa: BLE001 - must not cross into C
                 self.after_errors.append(exc)
                 return time.time_ns() // 1_000_000

@@ -287,17 +287,23 @@ _declare()
 
 
 def encode(text: str | None, what: str) -> bytes | None:
-    """UTF-8 bytes of a str argument (None stays None); a clear error otherwise."""
+    """UTF-8 bytes of a str argument (None stays None); a clear error otherwise.
+
+    A NUL character is refused: C would read the string only up to it, and
+    "A\\x00B" would silently become "A".
+    """
     if text is None:
         return None
-    if isinstance(text, str):
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            from .errors import InvalidArgument
-            raise InvalidArgument(-1, f"{what}: not encodable as UTF-8 ({exc.reason})") from None
     from .errors import InvalidArgument
-    raise InvalidArgument(-1, f"{what}: expected str, got {type(text).__name__}")
+    if not isinstance(text, str):
+        raise InvalidArgument(-1, f"{what}: expected str, got {type(text).__name__}")
+    if "\x00" in text:
+        raise InvalidArgument(-1, f"{what}: contains a NUL character at index {text.index(chr(0))}")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(-1, f"{what}: not encodable as UTF-8 ({exc.reason} at index "
+                                  f"{exc.start})") from None
 
 
 def int64(value: int, what: str) -> int:

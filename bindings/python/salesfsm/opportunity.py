@@ -228,12 +228,14 @@ class Opportunity(Handle):
 
     @property
     def expected_close(self) -> int:
-        """Expected close, ms since the epoch; 0 if unset (setting 0 clears)."""
+        """Expected close, ms since the epoch; 0 if unset. Set ms, an aware
+        datetime or a date; 0 clears."""
         return lib.sfsm_opp_expected_close(self._p())
 
     @expected_close.setter
-    def expected_close(self, ms: int) -> None:
-        check(lib.sfsm_opp_set_expected_close(self._p(), int64(ms, "expected_close")))
+    def expected_close(self, when) -> None:
+        from .periods import to_ms
+        check(lib.sfsm_opp_set_expected_close(self._p(), to_ms(when, "expected_close")))
 
     created = property(lambda self: lib.sfsm_opp_created(self._p()), doc="ms since the epoch")
     updated = property(lambda self: lib.sfsm_opp_updated(self._p()), doc="ms since the epoch")

@@ -48,7 +48,12 @@ class Store(Handle):
         opts = SqliteOptions(SQLITE_OPTIONS_VERSION, _SYNC[synchronous], int(busy_timeout_ms),
                              1 if create else 0)
         fspath = os.fspath(path)
-        raw = fspath if isinstance(fspath, bytes) else encode(fspath, "path")
+        if isinstance(fspath, bytes):
+            if b"\0" in fspath:
+                raise InvalidArgument(-1, "path: contains a NUL byte")
+            raw = fspath
+        else:
+            raw = encode(fspath, "path")
         out = ctypes.c_void_p()
         check(lib.sfsm_store_open_sqlite(ctypes.byref(out), raw, ctypes.byref(opts)))
         return cls(out, f"sqlite:{os.fsdecode(fspath)}")
