@@ -43,7 +43,7 @@ __all__ = [
     "GuardRefused", "HistoryEntry", "HistoryKind", "InvalidArgument", "LibraryNotFoundError",
     "Membership", "Migration", "NotFound", "Opportunity", "OpportunityInfo", "Outcome",
     "OutOfMemory", "ParseError", "PaymentInfo", "Period", "PermissionDenied", "Pipeline",
-    "Report", "SalesfsmError", "Stage", "Store", "TargetInfo", "Transition",
+    "Report", "SalesfsmError", "Stage", "StorageError", "Store", "TargetInfo", "Transition",
     "TransitionNotAllowed", "VersionError", "Vetoed", "from_ms", "library_path",
     "library_version", "to_ms",
 ]

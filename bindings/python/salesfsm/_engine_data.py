@@ -171,7 +171,8 @@ class EngineData:
                          encode(customer, "customer"), lo, hi,
                          0 if as_of is None else to_ms(as_of, "as_of"))
         out = ctypes.c_void_p()
-        self._call(getattr(lib, f"sfsm_report_{kind}"), self._p(), ctypes.byref(f), ctypes.byref(out))
+        run = getattr(lib, f"sfsm_report_{kind}")
+        self._call(run, self._p(), ctypes.byref(f), ctypes.byref(out))
         return Report.take(out)
 
     # ---- JSON export and import ----

@@ -12,8 +12,8 @@ from typing import Any, Callable, Optional
 from ._callbacks import CallbackError, CallbackState, Transition
 from ._engine_data import EngineData
 from ._handle import Handle
-from ._lib import (CLOCK_FN, CREATE_OPTIONS_VERSION, FILTER_VERSION, MIGRATE_CB, SCAN_CB, CreateOptions,
-                   Filter, decode, encode, int64, lib)
+from ._lib import (CLOCK_FN, CREATE_OPTIONS_VERSION, FILTER_VERSION, MIGRATE_CB, SCAN_CB,
+                   CreateOptions, Filter, decode, encode, int64, lib)
 from .errors import Busy, GuardRefused, InvalidArgument, Vetoed, error_for
 from .opportunity import Opportunity, OpportunityInfo, _actor, read_history
 from .periods import to_ms
@@ -294,11 +294,12 @@ class Engine(EngineData, Handle):
         cap = lib.sfsm_pipeline_event_count(self.pipeline._p())
         names = (ctypes.c_char_p * max(cap, 1))()
         count = ctypes.c_size_t()
-        self._call(lib.sfsm_engine_available_events, self._p(), opp._p(), ctypes.byref(act), names, cap,
-                   ctypes.byref(count))
+        self._call(lib.sfsm_engine_available_events, self._p(), opp._p(), ctypes.byref(act),
+                   names, cap, ctypes.byref(count))
         return [decode(names[i]) for i in range(min(count.value, cap))]
 
-    def migrate(self, *, actor: Optional[str] = None, role: Optional[str] = None) -> list[Migration]:
+    def migrate(self, *, actor: Optional[str] = None,
+                role: Optional[str] = None) -> list[Migration]:
         """Moves opportunities stored under an earlier version of this pipeline to
         this version, in one transaction; returns what moved."""
         act = _actor(actor, role)
@@ -368,7 +369,8 @@ class Engine(EngineData, Handle):
 
 
 def _other_thread() -> Busy:
-    return Busy(Busy.code, "the engine is in use by another thread; give each thread its own Engine")
+    return Busy(Busy.code,
+                "the engine is in use by another thread; give each thread its own Engine")
 
 
 def _filter(stage, owner, customer, changed_since) -> Filter:

@@ -139,7 +139,11 @@ class Attributes(MutableMapping):
         check(lib.sfsm_opp_set_attr(self._opp._p(), encode(key, "attribute key"), None))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and lib.sfsm_opp_attr(self._opp._p(), encode(key, "key")) is not None
+        try:
+            raw_key = encode(key, "attribute key")
+        except InvalidArgument:
+            return False  # not a str, or not storable: never a key
+        return lib.sfsm_opp_attr(self._opp._p(), raw_key) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(_attrs_of(self._opp._p())))
@@ -205,7 +209,7 @@ class Opportunity(Handle):
     def amount(self, minor_units: int) -> None:
         currency = self.currency
         if currency is None and minor_units != 0:
-            raise InvalidArgument(-1, "amount: set a currency too, with set_amount(amount, currency)")
+            raise InvalidArgument(-1, "amount: no currency set; use set_amount(amount, currency)")
         self.set_amount(minor_units, currency)
 
     def set_amount(self, minor_units: int, currency: Optional[str]) -> None:
@@ -278,7 +282,8 @@ class Opportunity(Handle):
     def reload(self) -> None:
         """Reads the opportunity again from the store, dropping unsaved changes."""
         out = ctypes.c_void_p()
-        self.engine._call(lib.sfsm_opp_open, self.engine._p(), encode(self.id, "id"), ctypes.byref(out))
+        engine = self.engine
+        engine._call(lib.sfsm_opp_open, engine._p(), encode(self.id, "id"), ctypes.byref(out))
         self._replace(out, lib.sfsm_opp_free)
 
     def history(self) -> Iterator[HistoryEntry]:

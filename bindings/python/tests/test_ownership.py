@@ -4,7 +4,6 @@ import gc
 import threading
 import unittest
 
-import salesfsm
 from salesfsm import Busy, Engine, Pipeline, Store
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
