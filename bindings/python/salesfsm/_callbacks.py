@@ -20,19 +20,36 @@ from ._lib import CHECK_FN, CLOCK_FN, NOTIFY_FN, decode, int64
 
 
 class CallbackError(Exception):
-    """A hook or the clock raised after the library had committed.
+    """A hook or the clock raised during a library call that succeeded.
 
-    The call that ran it succeeded: the data is stored and the handle shows
-    the new state. ``errors`` holds every exception raised (the first is also
-    the ``__cause__``).
+    What the call stored stays stored (a fire is committed, and the handle
+    shows the new state). ``errors`` holds every exception raised (the first
+    is also the ``__cause__``); ``result`` is what the call made, if it
+    returns something (an Opportunity, a Report, …), else None.
     """
 
-    def __init__(self, errors: list[BaseException]):
+    def __init__(self, errors: list[BaseException], result: Any = None):
         self.errors = errors
+        self.result = result
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"a callback raised after the commit: "
-                         f"{type(first).__name__}: {first}{more}")
+        super().__init__(f"a callback raised during a call that succeeded: "
+                         f"{type(first).__name__}: {_safe_str(first)}{more}")
+
+
+def _safe_str(value: Any) -> str:
+    """str(value), or a plain description if its __str__ itself raises."""
+    try:
+        return str(value)
+    except BaseException:  # noqa: BLE001 - a broken __str__ must not break the report
+        return object.__repr__(value)
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except BaseException:  # noqa: BLE001
+        return object.__repr__(value)
 
 
 class Transition:
@@ -132,21 +149,26 @@ class CallbackState:
         otherwise (before hooks) only False refuses."""
 
         def trampoline(tp, _ud, why, why_size):
+            # Everything inside the try: an exception escaping into C would be
+            # printed and ignored by ctypes, and the transition would go on.
             t = Transition(tp)
             try:
                 result = fn(t)
+                if bool(result) if strict else result is not False:
+                    return 0
+                c = tp.contents
+                text = (f"{what} refused event '{decode(c.event)}' on opportunity "
+                        f"'{decode(c.opp_id)}' (it returned {_safe_repr(result)})")
             except BaseException as exc:  # noqa: BLE001 - must not cross into C
-                self.refusal = exc
-                _write_why(why, why_size, f"{what} raised {type(exc).__name__}: {exc}")
-                return 1
+                if self.refusal is None:
+                    self.refusal = exc
+                text = f"{what} raised {type(exc).__name__}: {_safe_str(exc)}"
             finally:
                 t._live = False
-            passed = bool(result) if strict else result is not False
-            if passed:
-                return 0
-            c = tp.contents
-            _write_why(why, why_size, f"{what} refused event '{decode(c.event)}' on "
-                                      f"opportunity '{decode(c.opp_id)}' (it returned {result!r})")
+            try:
+                _write_why(why, why_size, text)
+            except BaseException:  # noqa: BLE001 - the refusal stands without its text
+                pass
             return 1
 
         cfn = CHECK_FN(trampoline)

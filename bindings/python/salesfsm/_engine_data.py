@@ -69,7 +69,7 @@ class EngineData:
     def _listing(self, fn, cbtype, convert, *args) -> list:
         rows: list = []
         failure: list = []
-        self._call(fn, self._p(), *args, cbtype(_collector(rows, failure, convert)), None)
+        self._call(fn, self, *args, cbtype(_collector(rows, failure, convert)), None)
         if failure:
             raise failure[0]
         return rows
@@ -77,7 +77,7 @@ class EngineData:
     # ---- teams ----
     def set_team(self, owner: str, team: Optional[str]) -> None:
         """Puts owner into team (one team per owner); team None takes them out."""
-        self._call(lib.sfsm_team_set, self._p(), encode(owner, "owner"), encode(team, "team"))
+        self._call(lib.sfsm_team_set, self, encode(owner, "owner"), encode(team, "team"))
 
     def teams(self, team: Optional[str] = None) -> list[Membership]:
         """Memberships sorted by team then owner (team None: all teams)."""
@@ -96,7 +96,7 @@ class EngineData:
                    kind: str = "owner") -> None:
         """Stores (or replaces) the target of an owner or team for a period."""
         t = self._target(subject, period, amount, currency, kind)
-        self._call(lib.sfsm_target_set, self._p(), ctypes.byref(t))
+        self._call(lib.sfsm_target_set, self, ctypes.byref(t))
 
     def split_target(self, subject: str, year: int, amount: int, currency: str, *,
                      into: str = "quarter", weights: Optional[list[int]] = None,
@@ -108,14 +108,14 @@ class EngineData:
         t = self._target(subject, Period.of_year(year), amount, currency, kind)
         arr, n = None, 0
         if weights is not None:
+            weights = list(weights)
+            for i, w in enumerate(weights):
+                if isinstance(w, bool) or not isinstance(w, int) or not 0 <= w < 2**32:
+                    raise InvalidArgument(-1, f"weights[{i}]: {w!r} is not an int in "
+                                              "0..4294967295")
             n = len(weights)
-            try:
-                arr = (ctypes.c_uint32 * max(n, 1))(*weights)
-            except (TypeError, OverflowError) as exc:
-                raise InvalidArgument(-1, f"weights: {exc}") from None
-            if any(not isinstance(w, int) or w < 0 for w in weights):
-                raise InvalidArgument(-1, "weights: each must be a non-negative int")
-        self._call(lib.sfsm_target_split, self._p(), ctypes.byref(t), _SPLITS[into], arr, n)
+            arr = (ctypes.c_uint32 * max(n, 1))(*weights)
+        self._call(lib.sfsm_target_split, self, ctypes.byref(t), _SPLITS[into], arr, n)
         return [x for x in self.targets(subject, kind=kind, year=year) if x.period.kind == into]
 
     def targets(self, subject: Optional[str] = None, *, kind: str = "owner",
@@ -126,14 +126,16 @@ class EngineData:
             return TargetInfo(_SUBJECT_NAMES.get(t.subject_kind, str(t.subject_kind)),
                               decode(t.subject), Period.from_c(t.period), t.amount,
                               decode(t.currency))
+        if isinstance(year, bool) or not isinstance(year, int) or not 0 <= year < 2**31:
+            raise InvalidArgument(-1, f"year: {year!r} is not an int (0: all years)")
         return self._listing(lib.sfsm_target_list, TARGET_CB, convert, _subject(kind),
-                             encode(subject, "subject"), int(year))
+                             encode(subject, "subject"), year)
 
     # ---- payments ----
     def add_payment(self, opp_id: str, amount: int, currency: str,
                     note: Optional[str] = None) -> None:
         """Records a payment against a won opportunity (never more than is outstanding)."""
-        self._call(lib.sfsm_payment_add, self._p(), encode(opp_id, "id"), int64(amount, "amount"),
+        self._call(lib.sfsm_payment_add, self, encode(opp_id, "id"), int64(amount, "amount"),
                    encode(currency, "currency"), encode(note, "note"))
 
     def payments(self, opp_id: Optional[str] = None) -> list[PaymentInfo]:
@@ -172,8 +174,8 @@ class EngineData:
                          0 if as_of is None else to_ms(as_of, "as_of"))
         out = ctypes.c_void_p()
         run = getattr(lib, f"sfsm_report_{kind}")
-        self._call(run, self._p(), ctypes.byref(f), ctypes.byref(out))
-        return Report.take(out)
+        return self._settle(*self._invoke(run, (self, ctypes.byref(f), ctypes.byref(out))),
+                            wrap=lambda: Report.take(out))
 
     # ---- JSON export and import ----
     def export_json(self, file: Optional[IO[str]] = None, *, stage: Optional[str] = None,
@@ -187,9 +189,10 @@ class EngineData:
         f = _filter(stage, owner, customer, changed_since)
         if file is None:
             out, size = ctypes.c_void_p(), ctypes.c_size_t()
-            self._call(lib.sfsm_export_json_string, self._p(), ctypes.byref(f), ctypes.byref(out),
-                       ctypes.byref(size))
-            return take_string(out, size)
+            return self._settle(*self._invoke(lib.sfsm_export_json_string,
+                                              (self, ctypes.byref(f), ctypes.byref(out),
+                                               ctypes.byref(size))),
+                                wrap=lambda: take_string(out, size))
         failure: list = []
 
         def write(buf, n, _ud):
@@ -201,7 +204,7 @@ class EngineData:
                 return 1
 
         try:
-            self._call(lib.sfsm_export_json, self._p(), ctypes.byref(f), WRITE_FN(write), None)
+            self._call(lib.sfsm_export_json, self, ctypes.byref(f), WRITE_FN(write), None)
         except Exception:
             if failure:
                 raise failure[0] from None
@@ -214,5 +217,5 @@ class EngineData:
         """Imports an exported document, all or nothing; returns how many were imported."""
         raw = text if isinstance(text, bytes) else encode(text, "JSON document")
         count = ctypes.c_size_t()
-        self._call(lib.sfsm_import_json, self._p(), raw, len(raw), ctypes.byref(count))
+        self._call(lib.sfsm_import_json, self, raw, len(raw), ctypes.byref(count))
         return count.value

@@ -18,6 +18,7 @@ An explicit close() of a parent first closes every dependent still open
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import weakref
 from typing import Callable, Optional
@@ -81,16 +82,39 @@ class Handle:
         """Frees the C object, after closing whatever depends on it. Idempotent.
 
         Raises Busy, closing nothing, when called from inside a callback of a
-        call still running on this handle or one that depends on it.
+        call still running on this handle or one that depends on it, or while
+        another thread is inside such a call.
         """
         if self._ptr is None:
             return
-        self._check_closable()
-        if self._dependents:
-            for dep in list(self._dependents):
-                dep.close()
-        self._ptr = None  # checked by every call, so a closed handle never reaches C
-        self._owner.release()
+        with self._holding():
+            self._check_closable()
+            if self._dependents:
+                for dep in list(self._dependents):
+                    dep.close()
+            self._ptr = None  # checked by every call, so a closed handle never reaches C
+            self._owner.release()
+
+    @contextlib.contextmanager
+    def _holding(self):
+        """Holds the lock of the engine this handle belongs to, if any, or raises
+        Busy if another thread is inside a call of that engine."""
+        lock = self._close_lock()
+        if lock is None:
+            yield
+            return
+        if not lock.acquire(False):
+            from .errors import Busy
+            raise Busy(Busy.code, f"cannot close the {self._kind}: another thread is inside "
+                                  "a call of its engine")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _close_lock(self):
+        """The lock serializing calls that use this handle (engines have one)."""
+        return None
 
     def _in_use(self) -> Optional[str]:
         """What stops closing this handle right now (None: nothing); see Engine."""
@@ -105,13 +129,15 @@ class Handle:
             from .errors import Busy
             raise Busy(Busy.code, f"cannot close the {self._kind}: {why}")
 
-    def _replace(self, ptr: ctypes.c_void_p, free: Callable[[int], None]) -> None:
-        """Frees the C object now and owns ptr instead (same parents and dependents)."""
-        self._ensure_open()
-        old = self._owner
-        self._owner = _Owner(ptr.value, free, old.parents)
-        self._ptr = ptr
-        old.release()
+    def _replace(self, other: "Handle") -> None:
+        """Takes over other's C object (same kind, same parents); ours is freed.
+        other is left closed."""
+        with self._holding():
+            self._check_closable()
+            old = self._owner
+            self._owner, self._ptr = other._owner, other._ptr
+            other._ptr = None
+            old.release()
 
     def _p(self) -> ctypes.c_void_p:
         """The C pointer, or ValueError if closed (ctypes would wrap an error

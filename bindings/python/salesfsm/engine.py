@@ -65,51 +65,78 @@ class Engine(EngineData, Handle):
         self._actors: dict[tuple, object] = {}
         self._batch_open = False
         self.on_callback_error = on_callback_error
-        self._call(lib.sfsm_engine_new, ctypes.byref(out), pipeline._p(), store._p())
+        self._call(lib.sfsm_engine_new, ctypes.byref(out), pipeline, store)
         super().__init__(out, lib.sfsm_engine_free, (pipeline, store))
         self.pipeline = pipeline
         self.store = store
 
     def close(self) -> None:
         """Frees the engine (an open batch is rolled back) after its opportunities.
-        Raises Busy from inside one of the engine's own callbacks."""
+        Raises Busy, closing nothing, from inside one of the engine's own
+        callbacks or while another thread is inside a call of this engine."""
         super().close()
         self._batch_open = False
 
+    def _close_lock(self):
+        return self._lock
+
     def _in_use(self) -> Optional[str]:
-        if self._depth:
+        if not self._depth:
+            return None
+        if self._lock.acquire(False):  # re-entrant: succeeds on the calling thread
+            self._lock.release()
             return "a call of this engine is running (closed from one of its callbacks)"
-        return None
+        return "another thread is inside a call of its engine"
 
     # ---- calling the library ----
-    def _call(self, fn, *args) -> int:
-        """Calls fn; raises the error for a failure, chained to a callback's exception."""
+    def _invoke(self, fn, args, opp: Optional[Opportunity] = None):
+        """Runs fn(*args) holding the engine: (rc, mark, refusal).
+
+        Handles among args become pointers only once the engine is held, so
+        another thread cannot free them in between. opp is the handle whose
+        transition runs (guards may see it), which must not be closed meanwhile.
+        """
+        if not self._lock.acquire(False):
+            raise _other_thread()
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
-        if not self._lock.acquire(False):
-            state.refusal = saved
-            raise _other_thread()
         self._depth += 1
+        if opp is not None:
+            self._firing.append(opp)
         try:
-            rc = fn(*args)
+            rc = fn(*[a._p() if isinstance(a, Handle) else a for a in args])
             refusal = state.refusal
         finally:
             state.refusal = saved
+            if opp is not None:
+                self._firing.pop()
             self._depth -= 1
             self._lock.release()
+        return rc, mark, refusal
+
+    def _settle(self, rc: int, mark: int, refusal: Optional[BaseException], wrap=None):
+        """After _invoke: raises the error of a failure (chained to the callback
+        exception behind it); otherwise takes ownership of what the call made
+        (wrap()) before reporting what callbacks raised, so nothing leaks."""
         if rc < 0:
             self._fail(rc, refusal, mark)
-        if len(state.after_errors) > mark:
-            self._report_callback_errors(mark)
-        return rc
+        result = wrap() if wrap is not None else rc
+        if refusal is not None:  # a guard raised in a call that went on (available_events)
+            if not isinstance(refusal, Exception):
+                raise refusal
+            self._cb.after_errors.append(refusal)
+        if len(self._cb.after_errors) > mark:
+            self._report_callback_errors(mark, result)
+        return result
+
+    def _call(self, fn, *args, opp: Optional[Opportunity] = None) -> int:
+        """Calls fn; raises the error for a failure, chained to a callback's exception."""
+        return self._settle(*self._invoke(fn, args, opp))
 
     def _fire(self, opp: Opportunity, event: str, actor: str, role: str,
               note: Optional[str]) -> None:
-        # _call inlined, names and actors cached: this is the path W1 measures.
-        ptr = opp._ptr
-        if ptr is None:
-            opp._ensure_open()
+        # _invoke and _settle inlined, names and actors cached: the path W1 measures.
         ev = self._names.get(event)
         if ev is None:
             ev = self._remember(self._names, event, encode(event, "event"))
@@ -117,13 +144,16 @@ class Engine(EngineData, Handle):
         if act is None:
             a = _actor(actor, role)
             act = self._remember(self._actors, (actor, role), ctypes.pointer(a) if a else None)
+        note_b = None if note is None else encode(note, "note")
+        if not self._lock.acquire(False):
+            raise _other_thread()
+        ptr = opp._ptr
+        if ptr is None:
+            self._lock.release()
+            opp._ensure_open()
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
-        note_b = None if note is None else encode(note, "note")
-        if not self._lock.acquire(False):
-            state.refusal = saved
-            raise _other_thread()
         self._depth += 1
         self._firing.append(opp)
         try:
@@ -137,7 +167,7 @@ class Engine(EngineData, Handle):
         if rc < 0:
             self._fail(rc, refusal, mark)
         if len(state.after_errors) > mark:
-            self._report_callback_errors(mark)
+            self._report_callback_errors(mark, None)
 
     @staticmethod
     def _remember(cache: dict, key, value):
@@ -157,7 +187,7 @@ class Engine(EngineData, Handle):
             raise err from pending[0]
         raise err
 
-    def _report_callback_errors(self, mark: int) -> None:
+    def _report_callback_errors(self, mark: int, result) -> None:
         errors = self._cb.after_errors[mark:]
         del self._cb.after_errors[mark:]
         for exc in errors:
@@ -167,7 +197,7 @@ class Engine(EngineData, Handle):
             for exc in errors:
                 self.on_callback_error(exc)
             return
-        raise CallbackError(errors) from errors[0]
+        raise CallbackError(errors, result) from errors[0]
 
     # ---- clock ----
     def set_clock(self, now_ms: Optional[Callable[[], int]]) -> None:
@@ -175,26 +205,13 @@ class Engine(EngineData, Handle):
         if now_ms is not None and not callable(now_ms):
             raise InvalidArgument(-1, f"clock: {now_ms!r} is not callable")
         cfn = CLOCK_FN() if now_ms is None else self._cb.clock(now_ms)
-        self._call(lib.sfsm_engine_set_clock, self._p(), cfn, None)
+        self._call(lib.sfsm_engine_set_clock, self, cfn, None)
         self._clock = cfn  # the library holds its address until the next set_clock
 
     def now(self) -> int:
         """The engine clock's current time, ms."""
-        return self._call_value(lib.sfsm_engine_now, self._p())
-
-    def _call_value(self, fn, *args):
-        mark = len(self._cb.after_errors)
-        if not self._lock.acquire(False):
-            raise _other_thread()
-        self._depth += 1
-        try:
-            value = fn(*args)
-        finally:
-            self._depth -= 1
-            self._lock.release()
-        if len(self._cb.after_errors) > mark:
-            self._report_callback_errors(mark)
-        return value
+        value, mark, refusal = self._invoke(lib.sfsm_engine_now, (self,))
+        return self._settle(0, mark, refusal, wrap=lambda: value)
 
     # ---- hooks and guards ----
     def _hook(self, register, filt_what: str, filt: Optional[str], fn, make):
@@ -202,7 +219,7 @@ class Engine(EngineData, Handle):
             return lambda f: self._hook(register, filt_what, filt, f, make)
         if not callable(fn):
             raise InvalidArgument(-1, f"hook: {fn!r} is not callable")
-        self._call(register, self._p(), encode(filt, filt_what), make(fn), None)
+        self._call(register, self, encode(filt, filt_what), make(fn), None)
         return fn
 
     def on_before(self, fn: Optional[Callable[[Transition], Any]] = None, *,
@@ -231,7 +248,7 @@ class Engine(EngineData, Handle):
             return lambda f: self.register_guard(name, f)
         if not callable(fn):
             raise InvalidArgument(-1, f"guard '{name}': {fn!r} is not callable")
-        self._call(lib.sfsm_engine_register_guard, self._p(), encode(name, "guard"),
+        self._call(lib.sfsm_engine_register_guard, self, encode(name, "guard"),
                    self._cb.check(fn, True, f"guard '{name}'"), None)
         return fn
 
@@ -254,14 +271,16 @@ class Engine(EngineData, Handle):
             0 if expected_close is None else to_ms(expected_close, "expected_close"),
             ctypes.pointer(act) if act else None)
         out = ctypes.c_void_p()
-        self._call(lib.sfsm_opp_create_ext, self._p(), ctypes.byref(opts), ctypes.byref(out))
-        return Opportunity(out, self)
+        return self._settle(*self._invoke(lib.sfsm_opp_create_ext,
+                                          (self, ctypes.byref(opts), ctypes.byref(out))),
+                            wrap=lambda: Opportunity(out, self))
 
     def open(self, id: str) -> Opportunity:
         """Loads a stored opportunity. Raises NotFound if there is none with that id."""
         out = ctypes.c_void_p()
-        self._call(lib.sfsm_opp_open, self._p(), encode(id, "id"), ctypes.byref(out))
-        return Opportunity(out, self)
+        return self._settle(*self._invoke(lib.sfsm_opp_open,
+                                          (self, encode(id, "id"), ctypes.byref(out))),
+                            wrap=lambda: Opportunity(out, self))
 
     def scan(self, stage: Optional[str] = None, owner: Optional[str] = None,
              customer: Optional[str] = None, changed_since=None) -> Iterator[OpportunityInfo]:
@@ -279,7 +298,7 @@ class Engine(EngineData, Handle):
                 failure.append(exc)
                 return 1
 
-        self._call(lib.sfsm_scan, self._p(), ctypes.byref(f), SCAN_CB(collect), None)
+        self._call(lib.sfsm_scan, self, ctypes.byref(f), SCAN_CB(collect), None)
         if failure:
             raise failure[0]
         return iter(rows)
@@ -291,11 +310,13 @@ class Engine(EngineData, Handle):
     def available_events(self, opp: Opportunity, *, actor: str, role: str) -> list[str]:
         """Events actor may fire on opp now (stage, role and guards; not hooks)."""
         act = _actor(actor, role)
+        if act is None:
+            raise InvalidArgument(-1, "available_events: actor and role are required")
         cap = lib.sfsm_pipeline_event_count(self.pipeline._p())
         names = (ctypes.c_char_p * max(cap, 1))()
         count = ctypes.c_size_t()
-        self._call(lib.sfsm_engine_available_events, self._p(), opp._p(), ctypes.byref(act),
-                   names, cap, ctypes.byref(count))
+        self._call(lib.sfsm_engine_available_events, self, opp, ctypes.byref(act),
+                   names, cap, ctypes.byref(count), opp=opp)
         return [decode(names[i]) for i in range(min(count.value, cap))]
 
     def migrate(self, *, actor: Optional[str] = None,
@@ -316,7 +337,7 @@ class Engine(EngineData, Handle):
                 failure.append(exc)
                 return 1
 
-        self._call(lib.sfsm_engine_migrate, self._p(), ctypes.byref(act) if act else None,
+        self._call(lib.sfsm_engine_migrate, self, ctypes.byref(act) if act else None,
                    MIGRATE_CB(heard), None, None)
         if failure:
             raise failure[0]
@@ -329,13 +350,13 @@ class Engine(EngineData, Handle):
 
     def begin(self) -> None:
         """Opens a batch: every write until commit() is one storage transaction."""
-        self._call(lib.sfsm_engine_begin, self._p())
+        self._call(lib.sfsm_engine_begin, self)
         self._batch_open = True
 
     def commit(self) -> None:
         """Stores the batch, then runs its exit/enter/after hooks."""
         try:
-            self._call(lib.sfsm_engine_commit, self._p())
+            self._call(lib.sfsm_engine_commit, self)
         except Busy:
             raise  # called from a hook: the batch is still open
         except BaseException:
@@ -347,7 +368,7 @@ class Engine(EngineData, Handle):
 
     def rollback(self) -> None:
         """Discards the batch; handles changed in it must be reloaded."""
-        self._call(lib.sfsm_engine_rollback, self._p())
+        self._call(lib.sfsm_engine_rollback, self)
         self._batch_open = False
 
     @contextlib.contextmanager

@@ -104,7 +104,7 @@ def read_history(engine: "Engine", opp_id: str) -> list[HistoryEntry]:
             failure.append(exc)
             return 1
 
-    engine._call(lib.sfsm_opp_history, engine._p(), encode(opp_id, "id"), HISTORY_CB(collect), None)
+    engine._call(lib.sfsm_opp_history, engine, encode(opp_id, "id"), HISTORY_CB(collect), None)
     if failure:
         raise failure[0]
     return entries
@@ -177,6 +177,9 @@ class Opportunity(Handle):
     def __init__(self, ptr: ctypes.c_void_p, engine: "Engine"):
         super().__init__(ptr, lib.sfsm_opp_free, (engine,))
         self.engine = engine
+
+    def _close_lock(self):
+        return self.engine._lock
 
     def _in_use(self) -> Optional[str]:
         if any(o is self for o in self.engine._firing):
@@ -276,15 +279,20 @@ class Opportunity(Handle):
              note: Optional[str] = None) -> None:
         """Stores the unsaved field changes with one history entry (nothing to store: no-op)."""
         act = _actor(actor, role)
-        self.engine._call(lib.sfsm_opp_save_as, self.engine._p(), self._p(),
+        self.engine._call(lib.sfsm_opp_save_as, self.engine, self,
                           ctypes.byref(act) if act else None, encode(note, "note"))
 
     def reload(self) -> None:
         """Reads the opportunity again from the store, dropping unsaved changes."""
-        out = ctypes.c_void_p()
         engine = self.engine
-        engine._call(lib.sfsm_opp_open, engine._p(), encode(self.id, "id"), ctypes.byref(out))
-        self._replace(out, lib.sfsm_opp_free)
+        fresh = engine.open(self.id)
+        # Take over fresh's C handle; ours is freed (refused, like close(), while
+        # this handle's transition runs or another thread uses the engine).
+        try:
+            self._replace(fresh)
+        except BaseException:
+            fresh.close()
+            raise
 
     def history(self) -> Iterator[HistoryEntry]:
         """The stored history, oldest first."""

@@ -45,7 +45,11 @@ class Store(Handle):
         if synchronous not in _SYNC:
             raise InvalidArgument(-1, f"synchronous: {synchronous!r} is not one of "
                                       f"{', '.join(_SYNC)}")
-        opts = SqliteOptions(SQLITE_OPTIONS_VERSION, _SYNC[synchronous], int(busy_timeout_ms),
+        if (isinstance(busy_timeout_ms, bool) or not isinstance(busy_timeout_ms, int)
+                or not 0 <= busy_timeout_ms < 2**31):
+            raise InvalidArgument(-1, f"busy_timeout_ms: {busy_timeout_ms!r} is not an int "
+                                      "in 0..2147483647")
+        opts = SqliteOptions(SQLITE_OPTIONS_VERSION, _SYNC[synchronous], busy_timeout_ms,
                              1 if create else 0)
         fspath = os.fspath(path)
         if isinstance(fspath, bytes):
