@@ -16,6 +16,24 @@
 
 /* ---- interned strings ---- */
 
+/* Bytes of string ix of t, without its NUL (known from the offsets). */
+static size_t str_len(const rd_strings *t, uint32_t ix)
+{
+    return (ix + 1 < t->n ? t->off[ix + 1] : t->len) - t->off[ix] - 1;
+}
+
+/* 1 if the NUL-terminated s is the n bytes at t, which hold no NUL (every
+ * t here had its length taken by strlen). Compared byte by byte, so that s
+ * needs no strlen and is read no further than its end (where its NUL
+ * differs from t's byte): what makes a cache check cheaper than a look-up. */
+static inline int same_text(const char *s, const char *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != t[i])
+            return 0;
+    return s[n] == '\0';
+}
+
 static int str_add(rd_strings *t, const char *s, size_t len, uint32_t *out)
 {
     if (t->n == 0)
@@ -41,8 +59,7 @@ static int str_rehash(rd_strings *t)
         uint32_t ix = t->slots[i];
         if (!ix)
             continue;
-        const char *s = t->pool + t->off[ix];
-        size_t h = sfsm__hash(s, strlen(s)) & (size - 1);
+        size_t h = sfsm__hash(t->pool + t->off[ix], str_len(t, ix)) & (size - 1);
         while (slots[h])
             h = (h + 1) & (size - 1);
         slots[h] = ix;
@@ -66,8 +83,8 @@ uint32_t sfsm__rd_intern(rd_strings *t, const char *s, size_t len, int *ok)
         uint32_t ix = t->slots[h];
         if (!ix)
             break;
-        const char *c = t->pool + t->off[ix];
-        if (memcmp(c, s, len) == 0 && c[len] == '\0')
+        /* lengths first: the text is read only when it can match */
+        if (str_len(t, ix) == len && memcmp(t->pool + t->off[ix], s, len) == 0)
             return ix;
     }
     uint32_t ix;
@@ -88,6 +105,42 @@ static void str_free(rd_strings *t)
     memset(t, 0, sizeof *t);
 }
 
+/* ---- the cache of name pointers ---- */
+
+/* A backend with interned strings (the memory store) hands back the same
+ * pointer for the same name: a cache from pointers to interned indexes
+ * spares hashing the text. Sets of two slots, each set one cache line; room
+ * for every owner and customer of a large store (a pointer that lost its
+ * slot costs a hash look-up of its text). */
+#define PCACHE_SET_BITS 15
+#define PCACHE_TEXT 16
+
+typedef struct pcache_slot {
+    const char *ptr;
+    uint32_t ix, len;
+    char text[PCACHE_TEXT];   /* its first bytes: a short name is checked
+                                 without reading the pool */
+} pcache_slot;
+
+typedef struct pcache {
+    void *mem;                /* as allocated */
+    pcache_slot *slots;       /* 2 per set, aligned to a cache line */
+} pcache;
+
+static int pcache_init(pcache *c)
+{
+    size_t n = (size_t)2 << PCACHE_SET_BITS;
+    if (!(c->mem = sfsm__calloc(n + 2, sizeof *c->slots)))   /* + 64 bytes to align */
+        return -1;
+    c->slots = (pcache_slot *)(((uintptr_t)c->mem + 63) & ~(uintptr_t)63);
+    return 0;
+}
+
+static pcache_slot *pcache_set(const pcache *c, const char *s)
+{
+    return &c->slots[(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull) >> (64 - PCACHE_SET_BITS)) * 2];
+}
+
 /* ---- the loader ---- */
 
 typedef struct loader {
@@ -106,9 +159,11 @@ typedef struct loader {
     size_t pn, pcap;
     int pend_needed;        /* 1: an entry after as_of; 2: one changing fields */
     long pend_opp;
+    size_t pipeline_len;
     struct {
         const char *ptr;
         int32_t ix;
+        uint32_t len;       /* of the stage's name */
     } cache[8];             /* stage name pointers seen lately */
     unsigned cache_next;
     long cur;               /* opportunity receiving entries; -1: skipped */
@@ -120,11 +175,18 @@ typedef struct loader {
     unsigned extra;
     uint32_t *team;         /* owners of the filter's team */
     size_t team_n, team_cap;
-    struct {
-        const char *ptr;
-        uint32_t ix;
-    } pcache[1024];         /* string pointers seen lately (a backend with
-                               interned strings hands the same ones back) */
+    /* payments (RD_PAYMENTS) */
+    size_t pay_next;        /* the opportunity after the last one paid */
+    uint32_t *pay_ix;       /* index of the opportunities' ids (index + 1),
+                               built only if pay_next does not lead to one */
+    size_t pay_mask;
+    rd_strings stray;       /* ids of payments of opportunities not loaded */
+    int64_t *stray_sum;     /* their sums, by index in stray */
+    size_t stray_n, stray_cap;
+    int pay_overflow;       /* a sum of payments overflowed */
+    uint64_t ent_hint;      /* Σ versions of the loaded records: how many
+                               history entries they have */
+    pcache names;           /* name pointers seen lately */
 } loader;
 
 static int oom(loader *l)
@@ -137,14 +199,17 @@ static int32_t stage_of(loader *l, const char *name)
     if (!name)
         return -1;
     const sfsm_pipeline *p = l->d->p;
+    /* the pointer is checked first; its text too, since a backend may reuse
+     * its buffers */
     for (unsigned i = 0; i < 8; i++)
-        if (l->cache[i].ptr == name && strcmp(p->stages[l->cache[i].ix].name, name) == 0)
+        if (l->cache[i].ptr == name && same_text(name, p->stages[l->cache[i].ix].name, l->cache[i].len))
             return l->cache[i].ix;
     long ix = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), name);
     if (ix < 0)
         return -1;
     l->cache[l->cache_next].ptr = name;
     l->cache[l->cache_next].ix = (int32_t)ix;
+    l->cache[l->cache_next].len = (uint32_t)strlen(p->stages[ix].name);
     l->cache_next = (l->cache_next + 1) & 7;
     return (int32_t)ix;
 }
@@ -153,15 +218,20 @@ static uint32_t intern(loader *l, const char *s, int *ok)
 {
     if (!s)
         return 0;
-    /* A pointer seen before usually holds the same text; checked, since a
-     * backend may reuse its buffers. */
-    size_t h = (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 54);
-    if (l->pcache[h].ptr == s && strcmp(rd_s(l->d, l->pcache[h].ix), s) == 0)
-        return l->pcache[h].ix;
-    uint32_t ix = sfsm__rd_intern(&l->d->str, s, strlen(s), ok);
-    if (ix) {
-        l->pcache[h].ptr = s;
-        l->pcache[h].ix = ix;
+    /* A pointer seen before usually holds the same text, whose length is
+     * known; checked, since a backend may reuse its buffers. */
+    pcache_slot *set = pcache_set(&l->names, s);
+    for (int w = 0; w < 2; w++)
+        if (set[w].ptr == s &&
+            same_text(s, set[w].len <= PCACHE_TEXT ? set[w].text : l->d->str.pool + l->d->str.off[set[w].ix],
+                      set[w].len))
+            return set[w].ix;
+    size_t len = strlen(s);
+    uint32_t ix = sfsm__rd_intern(&l->d->str, s, len, ok);
+    if (ix && len <= UINT32_MAX) {
+        set[1] = set[0];   /* the older one leaves */
+        set[0] = (pcache_slot){ s, ix, (uint32_t)len, { 0 } };
+        memcpy(set[0].text, s, len < PCACHE_TEXT ? len : PCACHE_TEXT);
     }
     return ix;
 }
@@ -170,7 +240,7 @@ static int on_record(const sfsm_record *rec, void *ud)
 {
     loader *l = ud;
     report_data *d = l->d;
-    if (rec->pipeline && strcmp(rec->pipeline, l->pipeline) != 0)
+    if (rec->pipeline && !same_text(rec->pipeline, l->pipeline, l->pipeline_len))
         return 0;
     if (!rec->id)
         return l->rc = sfsm_error_set(SFSM_ESTORAGE, "report '%s': the store returned an opportunity without an id",
@@ -180,7 +250,7 @@ static int on_record(const sfsm_record *rec, void *ud)
     rd_opp *o = &d->opps[d->n];
     int ok = 1;
     memset(o, 0, sizeof *o);
-    if (str_add(&d->str, rec->id, strlen(rec->id), &o->id))
+    if (str_add(&d->ids, rec->id, strlen(rec->id), &o->id))
         ok = 0;
     o->owner = intern(l, rec->owner, &ok);
     o->customer = intern(l, rec->customer, &ok);
@@ -192,6 +262,8 @@ static int on_record(const sfsm_record *rec, void *ud)
     o->created = rec->created_ms;
     o->entered = rec->stage_entered_ms;
     o->stage = stage_of(l, rec->stage);
+    /* a record's version counts its history entries */
+    l->ent_hint = rec->version < UINT64_MAX - l->ent_hint ? l->ent_hint + rec->version : UINT64_MAX;
     d->n++;
     return 0;
 }
@@ -378,6 +450,19 @@ static int parse_changes(loader *l, const char *json, rd_change *c)
     }
 }
 
+/* Records that entry e has change chg (index + 1 into d->chg). */
+static int set_ent_chg(report_data *d, size_t e, uint32_t chg)
+{
+    if (e >= d->nent_chg) {
+        if (sfsm__grow((void **)&d->ent_chg, &d->ent_chg_cap, d->nent, sizeof *d->ent_chg))
+            return -1;
+        memset(d->ent_chg + d->nent_chg, 0, (d->nent - d->nent_chg) * sizeof *d->ent_chg);
+        d->nent_chg = d->nent;
+    }
+    d->ent_chg[e] = chg;
+    return 0;
+}
+
 /* Ends the current opportunity: its buffered changes are parsed if its
  * history goes past as_of, otherwise dropped (its stored state is its state
  * at as_of). */
@@ -400,9 +485,10 @@ static int flush_pending(loader *l)
                 return l->rc = sfsm_error_set(SFSM_ESTORAGE,
                                               "report '%s': opportunity '%.*s', history version %llu: stored changes "
                                               "are not a valid JSON object",
-                                              l->report, SFSM_MAX_ID, rd_s(d, d->opps[l->pend_opp].id),
+                                              l->report, SFSM_MAX_ID, rd_id(d, d->opps[l->pend_opp].id),
                                               (unsigned long long)l->pv[i].version);
-            d->ent[l->pv[i].ent].chg = (uint32_t)++d->nchg;
+            if (set_ent_chg(d, l->pv[i].ent, (uint32_t)++d->nchg))
+                return oom(l);
         }
     }
     l->pn = 0;
@@ -441,7 +527,6 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
      * only the first entry's `from` needs a look-up. */
     x->from = d->opps[l->cur].nhist ? d->ent[d->nent - 1].to : (int16_t)stage_of(l, h->from);
     x->to = (int16_t)stage_of(l, h->to);
-    x->chg = 0;
     (void)id;
     if (l->want_changes && field_change) {
         if (sfsm__grow((void **)&l->pv, &l->pcap, l->pn + 1, sizeof *l->pv))
@@ -459,6 +544,13 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
     return 0;
 }
 
+/* 1 if opportunity i's id is id (its length is known: no strlen). */
+static int opp_id_is(const report_data *d, size_t i, const char *id)
+{
+    uint32_t ix = d->opps[i].id;
+    return same_text(id, rd_id(d, ix), str_len(&d->ids, ix));
+}
+
 static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
 {
     loader *l = ud;
@@ -473,11 +565,11 @@ static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
     uint64_t prev = l->last_version;
     l->last_version = h->version;
     if (l->have_last && ((h->version == prev + 1 && h->version != 1) ||
-                         strcmp(id, l->cur >= 0 ? rd_s(d, d->opps[l->cur].id) : l->last.data) == 0))
+                         (l->cur >= 0 ? opp_id_is(d, (size_t)l->cur, id) : strcmp(id, l->last.data) == 0)))
         return l->cur < 0 ? 0 : add_entry(l, id, h);
     l->have_last = 1;
     l->cur = -1;
-    if (l->cursor < d->n && strcmp(id, rd_s(d, d->opps[l->cursor].id)) == 0) {
+    if (l->cursor < d->n && opp_id_is(d, l->cursor, id)) {
         l->cur = (long)l->cursor++;
         d->opps[l->cur].hist = d->nent;
         d->opps[l->cur].nhist = 0;
@@ -541,23 +633,129 @@ static int on_target(const sfsm_target *t, void *ud)
     return 0;
 }
 
+/* ---- payments, summed per opportunity ---- */
+
+/* Payments come in opportunity creation order (sfsm_store_ops.payment_scan),
+ * the order the scan delivered the opportunities in. So a payment is for the
+ * opportunity of the one before it or for one a little further on (those in
+ * between have none): comparing ids at a cursor finds it, without hashing,
+ * and the report needs no look-up per opportunity later. Only when that
+ * fails (an opportunity not loaded, a long run without payments, a backend
+ * out of order) is an index of the ids built, once. */
+#define PAY_AHEAD 64
+
+static int pay_index_build(loader *l)
+{
+    const report_data *d = l->d;
+    size_t size = 16;
+    while (size < d->n * 2)
+        size *= 2;
+    uint32_t *slots = sfsm__calloc(size, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t ix = d->opps[i].id;
+        size_t h = sfsm__hash(rd_id(d, ix), str_len(&d->ids, ix)) & (size - 1);
+        while (slots[h])
+            h = (h + 1) & (size - 1);
+        slots[h] = (uint32_t)i + 1;
+    }
+    l->pay_ix = slots;
+    l->pay_mask = size - 1;
+    return 0;
+}
+
+static long pay_index_find(const loader *l, const char *id)
+{
+    const report_data *d = l->d;
+    size_t len = strlen(id);
+    for (size_t h = sfsm__hash(id, len) & l->pay_mask;; h = (h + 1) & l->pay_mask) {
+        uint32_t v = l->pay_ix[h];
+        if (!v)
+            return -1;
+        uint32_t ix = d->opps[v - 1].id;
+        if (str_len(&d->ids, ix) == len && memcmp(rd_id(d, ix), id, len) == 0)
+            return (long)v - 1;
+    }
+}
+
+/* The loaded opportunity with id `id`, or -1 (none; *ok 0 on out of memory). */
+static long paid_opp(loader *l, const char *id, int *ok)
+{
+    const report_data *d = l->d;
+    size_t next = l->pay_next;
+    if (next > 0 && opp_id_is(d, next - 1, id))
+        return (long)next - 1;   /* another payment of the same one */
+    /* once the index exists, a miss at the cursor goes straight to it */
+    size_t ahead = l->pay_ix ? 1 : PAY_AHEAD;
+    for (size_t k = next; k < d->n && k - next < ahead; k++)
+        if (opp_id_is(d, k, id)) {
+            l->pay_next = k + 1;
+            return (long)k;
+        }
+    if (!l->pay_ix && pay_index_build(l)) {
+        *ok = 0;
+        return -1;
+    }
+    long k = pay_index_find(l, id);
+    if (k >= 0)
+        l->pay_next = (size_t)k + 1;
+    return k;
+}
+
+/* The sum a payment of opportunity `id` adds to; NULL on out of memory. */
+static int64_t *pay_sum(loader *l, const char *id)
+{
+    report_data *d = l->d;
+    int ok = 1;
+    long k = paid_opp(l, id, &ok);
+    if (k >= 0) {
+        rd_opp *o = &d->opps[k];
+        if (!o->paid) {
+            if (sfsm__grow((void **)&d->paid, &d->paid_cap, d->npaid + 1, sizeof *d->paid))
+                return NULL;
+            d->paid[d->npaid] = 0;
+            o->paid = (uint32_t)++d->npaid;
+        }
+        return &d->paid[o->paid - 1];
+    }
+    /* Not loaded: summed all the same, so that an overflow fails the report
+     * whichever opportunities it shows. */
+    uint32_t ix = ok ? sfsm__rd_intern(&l->stray, id, strlen(id), &ok) : 0;
+    if (!ok || sfsm__grow((void **)&l->stray_sum, &l->stray_cap, l->stray.n, sizeof *l->stray_sum))
+        return NULL;
+    while (l->stray_n < l->stray.n)
+        l->stray_sum[l->stray_n++] = 0;
+    return &l->stray_sum[ix];
+}
+
 static int on_payment(const sfsm_payment *p, void *ud)
 {
     loader *l = ud;
     report_data *d = l->d;
     if (!p->opp_id || (d->as_of && p->at_ms > d->as_of))
         return 0;
-    int ok = 1;
-    if (sfsm__grow((void **)&d->pay, &d->pay_cap, d->npay + 1, sizeof *d->pay))
+    int64_t *sum = pay_sum(l, p->opp_id);
+    if (!sum)
         return oom(l);
-    rd_payment *x = &d->pay[d->npay];
-    x->opp = sfsm__rd_intern(&d->paystr, p->opp_id, strlen(p->opp_id), &ok);
-    x->amount = p->amount;
-    x->at = p->at_ms;
-    if (!ok)
-        return oom(l);
-    d->npay++;
+    /* reported once everything is read, as when the report summed them */
+    if (__builtin_add_overflow(*sum, p->amount, sum))
+        l->pay_overflow = 1;
     return 0;
+}
+
+/* Makes room for n elements at once, sparing the copies of growing one at a
+ * time. Only a hint (n comes from the backend's data): if it cannot be had,
+ * the array grows as before. */
+static void reserve(void **buf, size_t *cap, uint64_t n, size_t size)
+{
+    if (n <= *cap || n > SIZE_MAX / size)
+        return;
+    void *p = sfsm__realloc(*buf, (size_t)n * size);
+    if (p) {
+        *buf = p;
+        *cap = (size_t)n;
+    }
 }
 
 /* Everything read from the backend, under one hold of the store. */
@@ -581,6 +779,7 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     rc = s->ops.scan(s->backend, &v1, on_record, l);
     if (rc)
         return l->rc ? l->rc : rc;
+    reserve((void **)&d->ent, &d->ent_cap, l->ent_hint, sizeof *d->ent);
     if (s->ops.version >= 3 && s->ops.history_scan && d->n) {
         l->cur = -1;
         rc = s->ops.history_scan(s->backend, on_scan_entry, l);
@@ -594,7 +793,7 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
         rd_opp *o = &d->opps[i];
         if (o->nhist)
             continue;
-        const char *id = rd_s(d, o->id);
+        const char *id = rd_id(d, o->id);
         l->last.len = 0;   /* a copy: interning changes may move the pool */
         sfsm__buf_add(&l->last, id, strlen(id) + 1);
         if (l->last.failed)
@@ -645,8 +844,10 @@ static int reconstruct(report_data *d, rd_opp *o)
         stage = h[k].to;
         if (h[k].kind != SFSM_HISTORY_UPDATE)
             entered = h[k].at;
-        if (h[k].chg) {
-            const rd_change *c = &d->chg[h[k].chg - 1];
+        size_t e = o->hist + k;
+        uint32_t chg = e < d->nent_chg ? d->ent_chg[e] : 0;
+        if (chg) {
+            const rd_change *c = &d->chg[chg - 1];
             if (c->mask & RD_CH_AMOUNT) {
                 amount = c->amount;
                 currency = c->currency;
@@ -738,14 +939,19 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     memset(&l, 0, sizeof l);
     l.d = d;
     l.pipeline = e->p->name;
+    l.pipeline_len = strlen(l.pipeline);
     l.report = name;
     l.want_changes = d->as_of != 0;
     l.pend_opp = -1;
     l.extra = extra;
     l.cur = -1;
+    if (pcache_init(&l.names))
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory loading the data of report '%s'", name);
     sfsm_store *s = e->s;
-    if ((rc = sfsm__store_enter(s)))
+    if ((rc = sfsm__store_enter(s))) {
+        sfsm__free(l.names.mem);
         return rc;
+    }
     s->in_callback++;
     rc = read_store(s, &l, f);
     s->in_callback--;
@@ -754,6 +960,12 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     sfsm__buf_free(&l.last);
     sfsm__buf_free(&l.pend);
     sfsm__free(l.pv);
+    sfsm__free(l.names.mem);
+    sfsm__free(l.pay_ix);
+    sfsm__free(l.stray_sum);
+    str_free(&l.stray);
+    if (!rc && l.pay_overflow)   /* the message of sfsm__sum */
+        rc = sfsm_error_set(SFSM_EINVAL, "report '%s': the sum of payments overflows int64", name);
     if (rc) {
         sfsm__free(l.team);
         sfsm__rd_free(d);
@@ -779,7 +991,12 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
             if (k == l.team_n || !o->owner)
                 continue;
         }
-        d->opps[kept++] = *o;
+        int outcome = rd_outcome(d, o->stage);
+        if (outcome >= 0 && outcome < 3)
+            d->n_outcome[outcome]++;
+        if (kept != i)
+            d->opps[kept] = *o;
+        kept++;
     }
     d->n = kept;
     sfsm__free(l.team);
@@ -791,10 +1008,11 @@ void sfsm__rd_free(report_data *d)
     sfsm__free(d->opps);
     sfsm__free(d->ent);
     sfsm__free(d->chg);
-    sfsm__free(d->pay);
+    sfsm__free(d->ent_chg);
+    sfsm__free(d->paid);
     sfsm__free(d->tgt);
     sfsm__free(d->mem);
     str_free(&d->str);
-    str_free(&d->paystr);
+    str_free(&d->ids);
     memset(d, 0, sizeof *d);
 }

@@ -57,7 +57,8 @@ int sfsm__rt_finish(sfsm_report *r, sfsm_report **out);
 /* ---- the loaded data ---- */
 
 /* One opportunity as the report sees it (at as_of when one is given).
- * Strings are indexes into the data's string table, 0 meaning NULL. */
+ * Strings are indexes into the data's string table, 0 meaning NULL; its id
+ * is one into the table of ids (rd_id). */
 typedef struct rd_opp {
     int64_t amount, expected_close, created, entered;
     uint32_t id, owner, customer, currency;
@@ -67,12 +68,12 @@ typedef struct rd_opp {
     uint8_t replay;     /* as_of: its history goes past as_of, so its state
                            then is rebuilt from the history: 1 its stage
                            only, 2 its fields too (changed after as_of) */
+    uint32_t paid;      /* RD_PAYMENTS: index + 1 into rd.paid, 0: no payment */
 } rd_opp;
 
-/* One history entry. */
+/* One history entry (16 bytes: millions are loaded). */
 typedef struct rd_entry {
     int64_t at;
-    uint32_t chg;       /* index + 1 into rd.chg, 0: none (only loaded for as_of) */
     int16_t from, to;   /* stage indexes, -1: none or unknown */
     uint8_t kind;       /* sfsm_history_kind */
 } rd_entry;
@@ -97,11 +98,6 @@ typedef struct rd_strings {
     size_t mask, used;
 } rd_strings;
 
-typedef struct rd_payment {
-    uint32_t opp;       /* the opportunity's id, in report_data.paystr */
-    int64_t amount, at;
-} rd_payment;
-
 typedef struct rd_target {
     int kind;           /* sfsm_subject_kind */
     uint32_t subject, currency;
@@ -114,7 +110,7 @@ typedef struct rd_member {
 } rd_member;
 
 /* What else to read in the same pass (sfsm__rd_load's `extra`). */
-#define RD_PAYMENTS 0x1u   /* payments (at or before as_of) */
+#define RD_PAYMENTS 0x1u   /* payments (at or before as_of), summed per opportunity */
 #define RD_TARGETS 0x2u    /* targets of d->target_year */
 #define RD_TEAMS 0x4u      /* every team membership */
 
@@ -122,19 +118,26 @@ typedef struct report_data {
     const sfsm_pipeline *p;
     rd_opp *opps;
     size_t n, cap;
+    size_t n_outcome[3];   /* of opps, how many at a stage of each outcome
+                              (SFSM_OUTCOME_*): what a report reserves */
     rd_entry *ent;
     size_t nent, ent_cap;
     rd_change *chg;
     size_t nchg, chg_cap;
-    rd_strings str;
+    uint32_t *ent_chg;  /* as_of: per entry, index + 1 into chg, 0: none;
+                           entries from nent_chg on have none (it is only
+                           grown for an entry with a change) */
+    size_t nent_chg, ent_chg_cap;
+    rd_strings str;     /* names: owners, customers, currencies, teams, … */
+    rd_strings ids;     /* opportunity ids, in load order: apart from the
+                           names, which stay compact (and cached) then */
     int64_t as_of;      /* filter's as_of_ms (0: none) */
     int64_t now;        /* as_of, or the engine clock's time when it is 0 */
     int64_t from, to;   /* the period */
     int has_period;
     int target_year;    /* in: the year RD_TARGETS reads */
-    rd_strings paystr;  /* opportunity ids of the payments */
-    rd_payment *pay;
-    size_t npay, pay_cap;
+    int64_t *paid;      /* Σ payments of an opportunity (rd_opp.paid) */
+    size_t npaid, paid_cap;
     rd_target *tgt;
     size_t ntgt, tgt_cap;
     rd_member *mem;
@@ -155,10 +158,24 @@ static inline const char *rd_s(const report_data *d, uint32_t i)
 {
     return i ? d->str.pool + d->str.off[i] : NULL;
 }
-/* Bytes of string i with its NUL (0 for NULL). */
+/* Bytes of string i of t with its NUL (0 for NULL). */
+static inline size_t rd_strings_size(const rd_strings *t, uint32_t i)
+{
+    return i ? (i + 1 < t->n ? t->off[i + 1] : t->len) - t->off[i] : 0;
+}
 static inline size_t rd_size(const report_data *d, uint32_t i)
 {
-    return i ? (i + 1 < d->str.n ? d->str.off[i + 1] : d->str.len) - d->str.off[i] : 0;
+    return rd_strings_size(&d->str, i);
+}
+/* An opportunity's id (o->id is an index into d->ids) and its bytes with
+ * its NUL. */
+static inline const char *rd_id(const report_data *d, uint32_t id)
+{
+    return d->ids.pool + d->ids.off[id];
+}
+static inline size_t rd_id_size(const report_data *d, uint32_t id)
+{
+    return rd_strings_size(&d->ids, id);
 }
 /* Interns s (NULL → 0); returns 0 with *ok = 0 on out of memory. */
 uint32_t sfsm__rd_intern(rd_strings *t, const char *s, size_t len, int *ok);

@@ -9,15 +9,13 @@
 #define NAME "receivables"
 
 typedef struct recv {
-    const rd_opp *o;
-    int64_t collected, won_ms;
-    int has_won_ms;
-    const char *id;     /* in the report data's string pool */
     uint64_t key;       /* the id's first 8 bytes, big-endian: orders like strcmp */
+    const char *id;     /* in the report data's pool of ids */
     /* what the row shows, copied in scan order so that filling the table in
      * id order does not jump around the opportunities */
-    int64_t amount;
-    uint32_t id_ix, owner, currency;
+    int64_t amount, collected, won_ms;
+    uint32_t id_len, owner, currency;
+    uint8_t has_won_ms;
 } recv;
 
 typedef struct recv_sum {
@@ -60,15 +58,13 @@ static int oom(void)
 
 static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t *sn, size_t *text)
 {
-    /* Collected per opportunity id (string index). */
-    int64_t *coll = sfsm__calloc(d->paystr.n ? d->paystr.n : 1, sizeof *coll);
-    if (!coll)
-        return oom();
-    int rc = SFSM_OK;
-    for (size_t i = 0; i < d->npay && !rc; i++)
-        rc = sfsm__sum(&coll[d->pay[i].opp], d->pay[i].amount, NAME, "payments", NULL);
     size_t cap = 0, scap = 0;
     rg_map map = { 0 };
+    /* one row per won opportunity, all reserved at once */
+    size_t won = d->n_outcome[SFSM_OUTCOME_WON];
+    if (won && sfsm__grow((void **)rv, &cap, won, sizeof **rv))
+        return oom();
+    int rc = SFSM_OK;
     for (size_t i = 0; i < d->n && !rc; i++) {
         const rd_opp *o = &d->opps[i];
         if (rd_outcome(d, o->stage) != SFSM_OUTCOME_WON)
@@ -78,17 +74,18 @@ static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t 
             break;
         }
         recv *x = &(*rv)[(*rn)++];
-        x->o = o;
-        x->id = rd_s(d, o->id);
+        size_t id_size = rd_id_size(d, o->id);
+        x->id = rd_id(d, o->id);
         x->key = prefix_key(x->id);
         x->amount = o->amount;
-        x->id_ix = o->id;
+        x->id_len = (uint32_t)id_size - 1;
         x->owner = o->owner;
         x->currency = o->currency;
-        *text += rd_size(d, o->id) + rd_size(d, o->owner) + rd_size(d, o->currency);
-        uint32_t p = d->npay ? sfsm__rd_lookup(&d->paystr, rd_s(d, o->id)) : UINT32_MAX;
-        x->collected = p == UINT32_MAX ? 0 : coll[p];
-        x->won_ms = sfsm__rd_first_won(d, o, &x->has_won_ms);
+        *text += id_size + rd_size(d, o->owner) + rd_size(d, o->currency);
+        x->collected = o->paid ? d->paid[o->paid - 1] : 0;   /* summed by the loader */
+        int found;
+        x->won_ms = sfsm__rd_first_won(d, o, &found);
+        x->has_won_ms = (uint8_t)found;
         int added;
         long g = sfsm__rg_get(&map, o->owner, o->currency, &added);
         if (g < 0 || (added && sfsm__grow((void **)sv, &scap, *sn + 1, sizeof **sv))) {
@@ -107,7 +104,6 @@ static int compute(report_data *d, recv **rv, size_t *rn, recv_sum **sv, size_t 
             rc = sfsm__sum(&s->outstanding, outstanding, NAME, "outstanding amounts", cur);
     }
     sfsm__rg_free(&map);
-    sfsm__free(coll);
     return rc;
 }
 
@@ -144,7 +140,7 @@ int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_re
                 __builtin_prefetch(rv[i + 8].id);
             size_t row = sfsm__rt_row(r);
             int64_t outstanding = x->amount - x->collected;
-            sfsm__rt_rd_text(r, row, 0, &d, x->id_ix);
+            sfsm__rt_text_n(r, row, 0, x->id, x->id_len);
             sfsm__rt_rd_text(r, row, 1, &d, x->owner);
             sfsm__rt_rd_text(r, row, 2, &d, x->currency);
             sfsm__rt_int(r, row, 3, x->amount);

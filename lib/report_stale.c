@@ -13,10 +13,11 @@
  * rare ties, never ranked up front. */
 typedef struct stale_row {
     int64_t entered;
-    const char *id;     /* in the report data's string pool */
+    const char *id;     /* in the report data's pool of ids */
     /* what the row shows, copied in scan order so that filling the table in
-     * sorted order does not jump around the opportunities */
-    uint32_t id_ix, owner, customer;
+     * sorted order does not jump around the opportunities (nor the ids'
+     * offsets: only the text of an id is read then, prefetched) */
+    uint32_t id_len, owner, customer;
     int32_t stage;
 } stale_row;
 
@@ -40,6 +41,13 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
         return rc;
     stale_row *v = NULL;
     size_t n = 0, cap = 0, text = 0;
+    size_t stage_len[SFSM_MAX_STAGES];   /* the stage names' lengths, for every row */
+    for (size_t k = 0; k < d.p->stage_count; k++)
+        stage_len[k] = strlen(d.p->stages[k].name);
+    /* at most one row per open opportunity, reserved at once */
+    size_t open = d.n_outcome[SFSM_OUTCOME_OPEN];
+    if (open && sfsm__grow((void **)&v, &cap, open, sizeof *v))
+        rc = sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
     for (size_t i = 0; !rc && i < d.n; i++) {
         const rd_opp *o = &d.opps[i];
         if (rd_outcome(&d, o->stage) != SFSM_OUTCOME_OPEN)
@@ -52,12 +60,11 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
             rc = sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
             break;
         }
-        v[n++] = (stale_row){ o->entered, rd_s(&d, o->id), o->id, o->owner, o->customer, o->stage };
+        size_t id_size = rd_id_size(&d, o->id);
+        v[n++] = (stale_row){ o->entered, rd_id(&d, o->id), (uint32_t)id_size - 1, o->owner, o->customer, o->stage };
         /* the text cells' bytes, for one reservation */
-        const uint32_t s_ix[3] = { o->id, o->owner, o->customer };
-        for (int k = 0; k < 3; k++)
-            text += rd_size(&d, s_ix[k]);
-        text += strlen(d.p->stages[o->stage].name) + 1;
+        text += id_size + rd_size(&d, o->owner) + rd_size(&d, o->customer);
+        text += stage_len[o->stage] + 1;
     }
     if (!rc) {
         if (n)
@@ -71,8 +78,8 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
             if (i + 8 < n)
                 __builtin_prefetch(v[i + 8].id);   /* ids sit in load order, rows in time order */
             size_t row = sfsm__rt_row(r);
-            sfsm__rt_rd_text(r, row, 0, &d, x->id_ix);
-            sfsm__rt_text(r, row, 1, d.p->stages[x->stage].name);
+            sfsm__rt_text_n(r, row, 0, x->id, x->id_len);
+            sfsm__rt_text_n(r, row, 1, d.p->stages[x->stage].name, stage_len[x->stage]);
             sfsm__rt_rd_text(r, row, 2, &d, x->owner);
             sfsm__rt_rd_text(r, row, 3, &d, x->customer);
             sfsm__rt_int(r, row, 4, x->entered);
