@@ -184,6 +184,12 @@ typedef struct loader {
     int64_t *stray_sum;     /* their sums, by index in stray */
     size_t stray_n, stray_cap;
     int pay_overflow;       /* a sum of payments overflowed */
+    struct pay_pending {
+        int64_t amount;
+        size_t off;         /* of its id in pay_ids */
+    } pay_q[32];            /* payments copied, not yet matched */
+    size_t pay_qn;
+    sfsm_buf pay_ids;       /* their ids, NUL-terminated */
     uint64_t ent_hint;      /* Σ versions of the loaded records: how many
                                history entries they have */
     pcache names;           /* name pointers seen lately */
@@ -240,6 +246,18 @@ static int on_record(const sfsm_record *rec, void *ud)
 {
     loader *l = ud;
     report_data *d = l->d;
+    /* The names' texts and their cache sets are independent misses on a
+     * large store: asked for all at once rather than one after another. */
+    if (rec->customer) {
+        __builtin_prefetch(rec->customer);
+        __builtin_prefetch(pcache_set(&l->names, rec->customer));
+    }
+    if (rec->owner) {
+        __builtin_prefetch(rec->owner);
+        __builtin_prefetch(pcache_set(&l->names, rec->owner));
+    }
+    if (rec->id)
+        __builtin_prefetch(rec->id);
     if (rec->pipeline && !same_text(rec->pipeline, l->pipeline, l->pipeline_len))
         return 0;
     if (!rec->id)
@@ -399,8 +417,10 @@ static int parse_changes(loader *l, const char *json, rd_change *c)
     if (*p == '}')
         return 0;
     for (;;) {
-        if (*p != '"' || !(p = json_str(p, &l->tmp)) || l->tmp.failed)
+        if (*p != '"' || !(p = json_str(p, &l->tmp)))
             return -1;
+        if (l->tmp.failed)
+            return -2;   /* out of memory, not a bad object */
         char key[24];
         size_t klen = l->tmp.len < sizeof key - 1 ? l->tmp.len : sizeof key - 1;
         memcpy(key, l->tmp.data ? l->tmp.data : "", klen);
@@ -544,6 +564,28 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
     return 0;
 }
 
+/* Opportunity i, whose entries are the last ones read, is complete (its
+ * replay known): drops those of its entries the report does not read. */
+static void trim_history(loader *l, size_t i)
+{
+    report_data *d = l->d;
+    rd_opp *o = &d->opps[i];
+    if (!(l->extra & (RD_NO_HISTORY | RD_WON_ONLY)) || o->replay)
+        return;
+    if (l->extra & RD_WON_ONLY) {
+        const rd_entry *h = rd_hist(d, o);
+        for (uint32_t k = 0; k < o->nhist; k++)
+            if (rd_visible(d, &h[k]) && rd_outcome(d, h[k].to) == SFSM_OUTCOME_WON) {
+                d->ent[o->hist] = h[k];
+                o->nhist = 1;
+                d->nent = o->hist + 1;
+                return;
+            }
+    }
+    d->nent = o->hist;
+    o->nhist = 0;
+}
+
 /* 1 if opportunity i's id is id (its length is known: no strlen). */
 static int opp_id_is(const report_data *d, size_t i, const char *id)
 {
@@ -568,11 +610,18 @@ static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
                          (l->cur >= 0 ? opp_id_is(d, (size_t)l->cur, id) : strcmp(id, l->last.data) == 0)))
         return l->cur < 0 ? 0 : add_entry(l, id, h);
     l->have_last = 1;
+    if (l->cur >= 0) {   /* the last opportunity is complete */
+        int rc = l->want_changes ? flush_pending(l) : 0;
+        if (rc)
+            return rc;
+        trim_history(l, (size_t)l->cur);
+    }
     l->cur = -1;
     if (l->cursor < d->n && opp_id_is(d, l->cursor, id)) {
         l->cur = (long)l->cursor++;
         d->opps[l->cur].hist = d->nent;
         d->opps[l->cur].nhist = 0;
+        d->opps[l->cur].hist_read = 1;
         return add_entry(l, id, h);
     }
     l->last.len = 0;
@@ -729,18 +778,39 @@ static int64_t *pay_sum(loader *l, const char *id)
     return &l->stray_sum[ix];
 }
 
+/* Matches the payments copied so far, in their order. */
+static int pay_flush(loader *l)
+{
+    for (size_t i = 0; i < l->pay_qn; i++) {
+        int64_t *sum = pay_sum(l, l->pay_ids.data + l->pay_q[i].off);
+        if (!sum)
+            return oom(l);
+        /* reported once everything is read, as when the report summed them */
+        if (__builtin_add_overflow(*sum, l->pay_q[i].amount, sum))
+            l->pay_overflow = 1;
+    }
+    l->pay_qn = 0;
+    l->pay_ids.len = 0;
+    return 0;
+}
+
+/* A payment's id is only copied here and matched by the batch: its text is
+ * most likely a cache miss on a large store, and a copy, whose branches do
+ * not depend on the text, lets the next payments' misses overlap it rather
+ * than wait for the comparisons that decide between opportunities. */
 static int on_payment(const sfsm_payment *p, void *ud)
 {
     loader *l = ud;
     report_data *d = l->d;
     if (!p->opp_id || (d->as_of && p->at_ms > d->as_of))
         return 0;
-    int64_t *sum = pay_sum(l, p->opp_id);
-    if (!sum)
+    l->pay_q[l->pay_qn].amount = p->amount;
+    l->pay_q[l->pay_qn].off = l->pay_ids.len;
+    sfsm__buf_add(&l->pay_ids, p->opp_id, strlen(p->opp_id) + 1);
+    if (l->pay_ids.failed)
         return oom(l);
-    /* reported once everything is read, as when the report summed them */
-    if (__builtin_add_overflow(*sum, p->amount, sum))
-        l->pay_overflow = 1;
+    if (++l->pay_qn == sizeof l->pay_q / sizeof l->pay_q[0])
+        return pay_flush(l);
     return 0;
 }
 
@@ -763,7 +833,8 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
 {
     report_data *d = l->d;
     int rc = SFSM_OK;
-    if (l->extra && (s->ops.version < 3 || !s->ops.team_scan || !s->ops.target_scan || !s->ops.payment_scan))
+    if ((l->extra & (RD_PAYMENTS | RD_TARGETS | RD_TEAMS)) &&
+        (s->ops.version < 3 || !s->ops.team_scan || !s->ops.target_scan || !s->ops.payment_scan))
         return sfsm_error_set(SFSM_EVERSION, "report '%s' needs a store with teams, targets and payments (ops version 3)",
                               l->report);
     if (f->team) {
@@ -779,7 +850,8 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     rc = s->ops.scan(s->backend, &v1, on_record, l);
     if (rc)
         return l->rc ? l->rc : rc;
-    reserve((void **)&d->ent, &d->ent_cap, l->ent_hint, sizeof *d->ent);
+    if (!(l->extra & (RD_NO_HISTORY | RD_WON_ONLY)))
+        reserve((void **)&d->ent, &d->ent_cap, l->ent_hint, sizeof *d->ent);
     if (s->ops.version >= 3 && s->ops.history_scan && d->n) {
         l->cur = -1;
         rc = s->ops.history_scan(s->backend, on_scan_entry, l);
@@ -787,12 +859,15 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
             rc = flush_pending(l);
         if (rc)
             return l->rc ? l->rc : rc;
+        if (l->cur >= 0)
+            trim_history(l, (size_t)l->cur);
     }
     /* Opportunities history_scan did not deliver (or all, without it). */
     for (size_t i = 0; i < d->n; i++) {
         rd_opp *o = &d->opps[i];
-        if (o->nhist)
+        if (o->hist_read)
             continue;
+        o->hist_read = 1;
         const char *id = rd_id(d, o->id);
         l->last.len = 0;   /* a copy: interning changes may move the pool */
         sfsm__buf_add(&l->last, id, strlen(id) + 1);
@@ -807,6 +882,7 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
             rc = flush_pending(l);
         if (rc)
             return l->rc ? l->rc : rc;
+        trim_history(l, i);
     }
     l->have_last = 0;
     if ((l->extra & RD_TEAMS) && (rc = s->ops.team_scan(s->backend, NULL, on_member, l)))
@@ -814,7 +890,8 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     if ((l->extra & RD_TARGETS) &&
         (rc = s->ops.target_scan(s->backend, SFSM_SUBJECT_OWNER, NULL, d->target_year, on_target, l)))
         return l->rc ? l->rc : rc;
-    if ((l->extra & RD_PAYMENTS) && (rc = s->ops.payment_scan(s->backend, NULL, on_payment, l)))
+    if ((l->extra & RD_PAYMENTS) &&
+        ((rc = s->ops.payment_scan(s->backend, NULL, on_payment, l)) || (rc = pay_flush(l))))
         return l->rc ? l->rc : rc;
     return SFSM_OK;
 }
@@ -959,6 +1036,7 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     sfsm__buf_free(&l.tmp);
     sfsm__buf_free(&l.last);
     sfsm__buf_free(&l.pend);
+    sfsm__buf_free(&l.pay_ids);
     sfsm__free(l.pv);
     sfsm__free(l.names.mem);
     sfsm__free(l.pay_ix);

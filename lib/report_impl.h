@@ -1,6 +1,7 @@
 /* Reports: the table they produce (report_table.c), the data they read
  * (report_data.c, loaded in one pass under the store lock) and the small
- * arithmetic and grouping helpers the nine reports share (report_util.c). */
+ * arithmetic, grouping and sorting helpers the nine reports share
+ * (report_util.c). */
 #ifndef SFSM_REPORT_IMPL_H
 #define SFSM_REPORT_IMPL_H
 
@@ -16,23 +17,37 @@
 
 __extension__ typedef __int128 rd_i128;
 
+/* ---- sorting rows ---- */
+
+/* A row to sort: its key and its index. */
+typedef struct rd_sort {
+    uint64_t key;
+    size_t ix;
+} rd_sort;
+
+/* Sorts v[0..n) by key, then rows of equal keys by their texts in strcmp
+ * order (row ix's text is the const char * at byte `at` of
+ * rows + ix * size; NUL-terminated). In linear time: radix sorts by bytes,
+ * of the keys, then of the texts 8 bytes at a time. The keys are
+ * overwritten. -1: out of memory (v unchanged). */
+int sfsm__sort_rows(rd_sort *v, size_t n, const void *rows, size_t size, size_t at);
+
 /* ---- the table ---- */
 
 enum { RT_NULL = 0, RT_TEXT = 1, RT_INT = 2 };
-
-typedef struct rt_cell {
-    int type;
-    int64_t v;        /* the integer, or the text's offset in the table's text */
-} rt_cell;
 
 struct sfsm_report {
     char *name;
     char **cols;
     size_t ncols;
-    rt_cell *cells;   /* nrows * ncols */
+    /* the cells, nrows * ncols, row by row: apart, 9 bytes a cell (a large
+     * report is millions of cells) */
+    int64_t *vals;    /* the integer, or the text's offset in the table's text */
+    uint8_t *types;   /* RT_* */
+    size_t types_cap;
     char *text;       /* every text cell, NUL-terminated, back to back */
     size_t tlen, tcap;
-    size_t nrows, cap;
+    size_t nrows, cap;    /* cap: of vals, in cells */
     int failed;       /* an allocation failed while building */
 };
 
@@ -50,6 +65,10 @@ void sfsm__rt_text_n(sfsm_report *r, size_t row, size_t col, const char *s, size
 #define sfsm__rt_rd_text(r, row, col, d, i) \
     sfsm__rt_text_n((r), (row), (col), rd_s((d), (i)), (i) ? rd_size((d), (i)) - 1 : 0)
 void sfsm__rt_int(sfsm_report *r, size_t row, size_t col, int64_t v);
+/* Reorders rows first .. first + n - 1: row first + i becomes the row that
+ * was first + order[i].ix (a permutation). -1 if the table failed or on out
+ * of memory (failed set). */
+int sfsm__rt_order(sfsm_report *r, size_t first, const rd_sort *order, size_t n);
 /* Turns a finished table into the report's result: SFSM_OK and *out = r, or
  * SFSM_ENOMEM (r freed, *out NULL) if any step failed. */
 int sfsm__rt_finish(sfsm_report *r, sfsm_report **out);
@@ -68,6 +87,8 @@ typedef struct rd_opp {
     uint8_t replay;     /* as_of: its history goes past as_of, so its state
                            then is rebuilt from the history: 1 its stage
                            only, 2 its fields too (changed after as_of) */
+    uint8_t hist_read;  /* its history was read (nhist may be 0 all the
+                           same: RD_NO_HISTORY, RD_WON_ONLY) */
     uint32_t paid;      /* RD_PAYMENTS: index + 1 into rd.paid, 0: no payment */
 } rd_opp;
 
@@ -113,6 +134,10 @@ typedef struct rd_member {
 #define RD_PAYMENTS 0x1u   /* payments (at or before as_of), summed per opportunity */
 #define RD_TARGETS 0x2u    /* targets of d->target_year */
 #define RD_TEAMS 0x4u      /* every team membership */
+/* Of the history, only what the report reads (an opportunity rebuilt at
+ * as_of keeps all of its own): spares millions of entries. */
+#define RD_NO_HISTORY 0x8u /* none */
+#define RD_WON_ONLY 0x10u  /* the entry sfsm__rd_first_won finds, if any */
 
 typedef struct report_data {
     const sfsm_pipeline *p;

@@ -1,5 +1,6 @@
 /* The report table: named columns, rows of null / text / integer cells,
  * its accessors and its JSON form. */
+#include <stdint.h>
 #include <string.h>
 
 #include <salesfsm/report.h>
@@ -39,32 +40,41 @@ sfsm_report *sfsm__rt_new(const char *name, const char *const *cols, size_t ncol
     return r;
 }
 
+/* Room for `cells` cells in all. */
+static int grow_cells(sfsm_report *r, size_t cells)
+{
+    if (sfsm__grow((void **)&r->vals, &r->cap, cells, sizeof *r->vals) ||
+        sfsm__grow((void **)&r->types, &r->types_cap, cells, sizeof *r->types)) {
+        r->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
 void sfsm__rt_reserve(sfsm_report *r, size_t rows, size_t text_bytes)
 {
     if (!r || r->failed)
         return;
-    if ((rows && sfsm__grow((void **)&r->cells, &r->cap, (r->nrows + rows) * r->ncols, sizeof *r->cells)) ||
+    if ((rows && grow_cells(r, (r->nrows + rows) * r->ncols)) ||
         (text_bytes && sfsm__grow((void **)&r->text, &r->tcap, r->tlen + text_bytes, 1)))
         r->failed = 1;
 }
 
 size_t sfsm__rt_row(sfsm_report *r)
 {
-    if (r->failed)
+    if (r->failed || grow_cells(r, (r->nrows + 1) * r->ncols))
         return 0;
-    if (sfsm__grow((void **)&r->cells, &r->cap, (r->nrows + 1) * r->ncols, sizeof *r->cells)) {
-        r->failed = 1;
-        return 0;
-    }
-    memset(r->cells + r->nrows * r->ncols, 0, r->ncols * sizeof *r->cells);
+    memset(r->vals + r->nrows * r->ncols, 0, r->ncols * sizeof *r->vals);
+    memset(r->types + r->nrows * r->ncols, RT_NULL, r->ncols * sizeof *r->types);
     return r->nrows++;
 }
 
-static rt_cell *cell(const sfsm_report *r, size_t row, size_t col)
+/* Index of a cell; SIZE_MAX if out of range or the table failed. */
+static size_t cell(const sfsm_report *r, size_t row, size_t col)
 {
     if (!r || r->failed || row >= r->nrows || col >= r->ncols)
-        return NULL;
-    return &r->cells[row * r->ncols + col];
+        return SIZE_MAX;
+    return row * r->ncols + col;
 }
 
 void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s)
@@ -74,8 +84,8 @@ void sfsm__rt_text(sfsm_report *r, size_t row, size_t col, const char *s)
 
 void sfsm__rt_text_n(sfsm_report *r, size_t row, size_t col, const char *s, size_t len)
 {
-    rt_cell *c = cell(r, row, col);
-    if (!c || !s)
+    size_t c = cell(r, row, col);
+    if (c == SIZE_MAX || !s)
         return;
     size_t n = len + 1;
     if (sfsm__grow((void **)&r->text, &r->tcap, r->tlen + n, 1)) {
@@ -83,18 +93,52 @@ void sfsm__rt_text_n(sfsm_report *r, size_t row, size_t col, const char *s, size
         return;
     }
     memcpy(r->text + r->tlen, s, n);
-    c->type = RT_TEXT;
-    c->v = (int64_t)r->tlen;
+    r->types[c] = RT_TEXT;
+    r->vals[c] = (int64_t)r->tlen;
     r->tlen += n;
 }
 
 void sfsm__rt_int(sfsm_report *r, size_t row, size_t col, int64_t v)
 {
-    rt_cell *c = cell(r, row, col);
-    if (!c)
+    size_t c = cell(r, row, col);
+    if (c == SIZE_MAX)
         return;
-    c->type = RT_INT;
-    c->v = v;
+    r->types[c] = RT_INT;
+    r->vals[c] = v;
+}
+
+int sfsm__rt_order(sfsm_report *r, size_t first, const rd_sort *order, size_t n)
+{
+    if (!r || r->failed)
+        return -1;
+    if (n < 2)
+        return 0;
+    int64_t *vals = NULL;
+    uint8_t *types = NULL;
+    size_t cap = 0, types_cap = 0;
+    if (sfsm__grow((void **)&vals, &cap, r->cap, sizeof *vals) ||
+        sfsm__grow((void **)&types, &types_cap, r->types_cap, sizeof *types)) {
+        sfsm__free(vals);
+        r->failed = 1;
+        return -1;
+    }
+    size_t w = r->ncols, from = first * w, to = (first + n) * w, end = r->nrows * w;
+    memcpy(vals, r->vals, from * sizeof *vals);
+    memcpy(types, r->types, from * sizeof *types);
+    for (size_t i = 0; i < n; i++) {
+        size_t src = (first + order[i].ix) * w, dst = (first + i) * w;
+        memcpy(vals + dst, r->vals + src, w * sizeof *vals);
+        memcpy(types + dst, r->types + src, w * sizeof *types);
+    }
+    memcpy(vals + to, r->vals + to, (end - to) * sizeof *vals);
+    memcpy(types + to, r->types + to, (end - to) * sizeof *types);
+    sfsm__free(r->vals);
+    sfsm__free(r->types);
+    r->vals = vals;
+    r->types = types;
+    r->cap = cap;
+    r->types_cap = types_cap;
+    return 0;
 }
 
 int sfsm__rt_finish(sfsm_report *r, sfsm_report **out)
@@ -112,7 +156,8 @@ void sfsm_report_free(sfsm_report *r)
     if (!r)
         return;
     sfsm__free(r->text);
-    sfsm__free(r->cells);
+    sfsm__free(r->vals);
+    sfsm__free(r->types);
     if (r->cols)
         for (size_t c = 0; c < r->ncols; c++)
             sfsm__free(r->cols[c]);
@@ -155,20 +200,20 @@ int sfsm_report_column(const sfsm_report *r, const char *name, size_t *col)
 
 int sfsm_report_is_null(const sfsm_report *r, size_t row, size_t col)
 {
-    const rt_cell *c = cell(r, row, col);
-    return !c || c->type == RT_NULL;
+    size_t c = cell(r, row, col);
+    return c == SIZE_MAX || r->types[c] == RT_NULL;
 }
 
 const char *sfsm_report_text(const sfsm_report *r, size_t row, size_t col)
 {
-    const rt_cell *c = cell(r, row, col);
-    return c && c->type == RT_TEXT ? r->text + c->v : NULL;
+    size_t c = cell(r, row, col);
+    return c != SIZE_MAX && r->types[c] == RT_TEXT ? r->text + r->vals[c] : NULL;
 }
 
 int64_t sfsm_report_int(const sfsm_report *r, size_t row, size_t col)
 {
-    const rt_cell *c = cell(r, row, col);
-    return c && c->type == RT_INT ? c->v : 0;
+    size_t c = cell(r, row, col);
+    return c != SIZE_MAX && r->types[c] == RT_INT ? r->vals[c] : 0;
 }
 
 int sfsm_report_to_json(const sfsm_report *r, char **out, size_t *len)
@@ -192,14 +237,14 @@ int sfsm_report_to_json(const sfsm_report *r, char **out, size_t *len)
     for (size_t i = 0; i < r->nrows; i++) {
         sfsm__buf_adds(&b, i ? ",[" : "[");
         for (size_t c = 0; c < r->ncols; c++) {
-            const rt_cell *x = &r->cells[i * r->ncols + c];
+            size_t x = i * r->ncols + c;
             if (c)
                 sfsm__buf_adds(&b, ",");
-            if (x->type == RT_TEXT) {
-                sfsm__buf_add_json_string(&b, r->text + x->v);
-            } else if (x->type == RT_INT) {
+            if (r->types[x] == RT_TEXT) {
+                sfsm__buf_add_json_string(&b, r->text + r->vals[x]);
+            } else if (r->types[x] == RT_INT) {
                 char num[24];
-                sfsm__buf_add(&b, num, sfsm__format_i64(num, x->v));
+                sfsm__buf_add(&b, num, sfsm__format_i64(num, r->vals[x]));
             } else {
                 sfsm__buf_adds(&b, "null");
             }

@@ -1,4 +1,4 @@
-/* Arithmetic, medians and grouping shared by the reports. */
+/* Arithmetic, medians, grouping and sorting shared by the reports. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,3 +208,139 @@ void sfsm__money_free(money_rows *m)
     memset(m, 0, sizeof *m);
 }
 
+/* ---- sorting rows in linear time ---- */
+
+/* Least-significant-digit radix sort of v[0..n) by key, a byte per pass;
+ * a byte that every key shares costs no pass. Stable. tmp: room for n;
+ * the result is in v. */
+static void radix_keys(rd_sort *v, rd_sort *tmp, size_t n)
+{
+    size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = v[i].key;
+        for (int b = 0; b < 8; b++)
+            count[b][(k >> (8 * b)) & 0xff]++;
+    }
+    rd_sort *src = v, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        size_t *c = count[b];
+        if (c[(v[0].key >> (8 * b)) & 0xff] == n)
+            continue;   /* the same byte everywhere: already in order */
+        for (size_t x = 0, at = 0; x < 256; x++) {
+            size_t k = c[x];
+            c[x] = at;
+            at += k;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i].key >> (8 * b)) & 0xff]++] = src[i];
+        rd_sort *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+}
+
+typedef struct sort_texts {
+    const char *rows;   /* the rows' text pointers: at + ix * size */
+    size_t size, at;
+} sort_texts;
+
+static const char *text_of(const sort_texts *t, size_t ix)
+{
+    const char *p;
+    memcpy(&p, t->rows + ix * t->size + t->at, sizeof p);
+    return p;
+}
+
+/* strcmp of the texts of a and b, equal before off. */
+static int cmp_from(const sort_texts *t, const rd_sort *a, const rd_sort *b, size_t off)
+{
+    return strcmp(text_of(t, a->ix) + off, text_of(t, b->ix) + off);
+}
+
+static void sift_down(const sort_texts *t, rd_sort *v, size_t i, size_t n, size_t off)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && cmp_from(t, &v[c], &v[c + 1], off) < 0)
+            c++;
+        if (cmp_from(t, &v[i], &v[c], off) >= 0)
+            return;
+        rd_sort x = v[i];
+        v[i] = v[c];
+        v[c] = x;
+        i = c;
+    }
+}
+
+/* Orders v[0..n), whose texts are equal before byte off, by their texts:
+ * 8 bytes at a time as radix keys, then the runs that still agree from the
+ * next 8 bytes on. Small runs by insertion; very long common prefixes by
+ * heapsort (no deeper recursion). */
+static void sort_by_text(const sort_texts *t, rd_sort *v, rd_sort *tmp, size_t n, size_t off)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            rd_sort x = v[i];
+            size_t j = i;
+            for (; j > 0 && cmp_from(t, &v[j - 1], &x, off) > 0; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    if (off >= 64) {
+        for (size_t i = n / 2; i-- > 0;)
+            sift_down(t, v, i, n, off);
+        for (size_t end = n - 1; end > 0; end--) {
+            rd_sort x = v[0];
+            v[0] = v[end];
+            v[end] = x;
+            sift_down(t, v, 0, end, off);
+        }
+        return;
+    }
+    /* the next 8 bytes, big-endian, zero after the text's end: keys order
+     * as strcmp does up to them */
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *s = (const unsigned char *)text_of(t, v[i].ix) + off;
+        uint64_t k = 0;
+        int b = 0;
+        for (; b < 8 && s[b]; b++)
+            k = k << 8 | s[b];
+        v[i].key = b ? k << (8 * (8 - b)) : 0;
+    }
+    radix_keys(v, tmp, n);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+            ;
+        /* equal keys whose last byte is not the end go on: texts that
+         * ended within them are equal */
+        if (j - i > 1 && (v[i].key & 0xff))
+            sort_by_text(t, v + i, tmp + i, j - i, off + 8);
+    }
+}
+
+int sfsm__sort_rows(rd_sort *v, size_t n, const void *rows, size_t size, size_t at)
+{
+    if (n < 2)
+        return 0;
+    rd_sort *tmp = NULL;
+    size_t cap = 0;
+    if (sfsm__grow((void **)&tmp, &cap, n, sizeof *tmp))
+        return -1;
+    radix_keys(v, tmp, n);
+    sort_texts t = { rows, size, at };
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+            ;
+        if (j - i > 1)
+            sort_by_text(&t, v + i, tmp + i, j - i, 0);
+    }
+    sfsm__free(tmp);
+    return 0;
+}
