@@ -184,6 +184,7 @@ _PROTOTYPES = {
     "sfsm_pipeline_to_json": (c_int, [_vp, _out, P(c_size_t)]),
     "sfsm_pipeline_to_dot": (c_int, [_vp, _out, P(c_size_t)]),
     "sfsm_pipeline_to_mermaid": (c_int, [_vp, _out, P(c_size_t)]),
+    "sfsm_pipeline_migration": (c_int, [_vp, c_uint32, c_char_p, P(c_char_p)]),
     # store.h
     "sfsm_store_open_memory": (c_int, [_out]),
     "sfsm_store_open_sqlite": (c_int, [_out, c_char_p, P(SqliteOptions)]),

@@ -9,7 +9,7 @@ from typing import Optional
 
 from ._handle import Handle
 from ._lib import decode, encode, lib, take_string
-from .errors import check
+from .errors import InvalidArgument, check
 
 
 class Outcome(enum.IntEnum):
@@ -174,6 +174,17 @@ class Pipeline(Handle):
     def event(self, name: str) -> Event:
         """The event of that name; NotFound otherwise."""
         return self.events[self._index(lib.sfsm_pipeline_event_index, name, "event")]
+
+    def migration(self, from_version: int, stage: str) -> Optional[str]:
+        """Where this pipeline's migrations move an opportunity stored at stage
+        under version from_version; None if it declares nothing for it."""
+        if isinstance(from_version, bool) or not isinstance(from_version, int) \
+                or not 0 <= from_version < 2**32:
+            raise InvalidArgument(-1, f"from_version: {from_version!r} is not a version number")
+        to = ctypes.c_char_p()
+        check(lib.sfsm_pipeline_migration(self._p(), from_version, encode(stage, "stage"),
+                                          ctypes.byref(to)))
+        return decode(to.value)
 
     def _index(self, fn, name: str, what: str) -> int:
         idx = ctypes.c_size_t()

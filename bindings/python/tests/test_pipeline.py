@@ -150,6 +150,15 @@ class Migrations(SalesfsmTestCase):
         self.assertIn("'serviced' (1)", str(cm.exception))
         self.assertEqual(cm.exception.code, -12)
 
+    def test_the_declared_migrations_can_be_looked_up(self):
+        p2 = self.version_2([{"from_version": 1, "from": "delivered", "to": "signed"}])
+        self.assertEqual(p2.migration(1, "delivered"), "signed")
+        self.assertIsNone(p2.migration(1, "lead"))        # kept as it is
+        self.assertIsNone(p2.migration(7, "delivered"))   # nothing declared for v7
+        for bad in (-1, True, "1", 2**32):
+            with self.assertRaises(salesfsm.InvalidArgument):
+                p2.migration(bad, "delivered")
+
     def test_migrate_moves_every_opportunity(self):
         p2 = self.version_2([{"from_version": 1, "from": "delivered", "to": "signed"},
                              {"from_version": 1, "from": "serviced", "to": "signed"}])
