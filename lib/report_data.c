@@ -177,9 +177,10 @@ typedef struct loader {
     size_t team_n, team_cap;
     /* payments (RD_PAYMENTS) */
     size_t pay_next;        /* the opportunity after the last one paid */
-    uint32_t *pay_ix;       /* index of the opportunities' ids (index + 1),
-                               built only if pay_next does not lead to one */
-    size_t pay_mask;
+    uint32_t *id_ix;        /* hash index of the opportunities' ids (index + 1),
+                               built only when a cursor (history_scan's or
+                               pay_next) does not lead to one */
+    size_t id_mask;
     rd_strings stray;       /* ids of payments of opportunities not loaded */
     int64_t *stray_sum;     /* their sums, by index in stray */
     size_t stray_n, stray_cap;
@@ -593,6 +594,9 @@ static int opp_id_is(const report_data *d, size_t i, const char *id)
     return same_text(id, rd_id(d, ix), str_len(&d->ids, ix));
 }
 
+static int id_index_build(loader *l);
+static long id_index_find(const loader *l, const char *id);
+
 static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
 {
     loader *l = ud;
@@ -617,8 +621,23 @@ static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
         trim_history(l, (size_t)l->cur);
     }
     l->cur = -1;
-    if (l->cursor < d->n && opp_id_is(d, l->cursor, id)) {
-        l->cur = (long)l->cursor++;
+    /* A store delivering in scan order meets the cursor; one delivering in
+     * its own order (SQLite: the history table's key) is matched through
+     * the index of the ids, built once. */
+    long k = -1;
+    if (l->cursor < d->n && opp_id_is(d, l->cursor, id))
+        k = (long)l->cursor++;
+    else {
+        if (!l->id_ix && id_index_build(l))
+            return oom(l);
+        k = id_index_find(l, id);
+        if (k >= 0 && d->opps[k].hist_read)
+            k = -1;   /* its entries came already: not grouped, ignore */
+        if (k >= 0)
+            l->cursor = (size_t)k + 1;   /* back in step after a gap */
+    }
+    if (k >= 0) {
+        l->cur = k;
         d->opps[l->cur].hist = d->nent;
         d->opps[l->cur].nhist = 0;
         d->opps[l->cur].hist_read = 1;
@@ -693,7 +712,7 @@ static int on_target(const sfsm_target *t, void *ud)
  * out of order) is an index of the ids built, once. */
 #define PAY_AHEAD 64
 
-static int pay_index_build(loader *l)
+static int id_index_build(loader *l)
 {
     const report_data *d = l->d;
     size_t size = 16;
@@ -709,17 +728,17 @@ static int pay_index_build(loader *l)
             h = (h + 1) & (size - 1);
         slots[h] = (uint32_t)i + 1;
     }
-    l->pay_ix = slots;
-    l->pay_mask = size - 1;
+    l->id_ix = slots;
+    l->id_mask = size - 1;
     return 0;
 }
 
-static long pay_index_find(const loader *l, const char *id)
+static long id_index_find(const loader *l, const char *id)
 {
     const report_data *d = l->d;
     size_t len = strlen(id);
-    for (size_t h = sfsm__hash(id, len) & l->pay_mask;; h = (h + 1) & l->pay_mask) {
-        uint32_t v = l->pay_ix[h];
+    for (size_t h = sfsm__hash(id, len) & l->id_mask;; h = (h + 1) & l->id_mask) {
+        uint32_t v = l->id_ix[h];
         if (!v)
             return -1;
         uint32_t ix = d->opps[v - 1].id;
@@ -736,17 +755,17 @@ static long paid_opp(loader *l, const char *id, int *ok)
     if (next > 0 && opp_id_is(d, next - 1, id))
         return (long)next - 1;   /* another payment of the same one */
     /* once the index exists, a miss at the cursor goes straight to it */
-    size_t ahead = l->pay_ix ? 1 : PAY_AHEAD;
+    size_t ahead = l->id_ix ? 1 : PAY_AHEAD;
     for (size_t k = next; k < d->n && k - next < ahead; k++)
         if (opp_id_is(d, k, id)) {
             l->pay_next = k + 1;
             return (long)k;
         }
-    if (!l->pay_ix && pay_index_build(l)) {
+    if (!l->id_ix && id_index_build(l)) {
         *ok = 0;
         return -1;
     }
-    long k = pay_index_find(l, id);
+    long k = id_index_find(l, id);
     if (k >= 0)
         l->pay_next = (size_t)k + 1;
     return k;
@@ -1039,7 +1058,7 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     sfsm__buf_free(&l.pay_ids);
     sfsm__free(l.pv);
     sfsm__free(l.names.mem);
-    sfsm__free(l.pay_ix);
+    sfsm__free(l.id_ix);
     sfsm__free(l.stray_sum);
     str_free(&l.stray);
     if (!rc && l.pay_overflow)   /* the message of sfsm__sum */

@@ -69,8 +69,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PAY_SCAN_ALL] = "SELECT p.opp_id, p.seq, p.amount, p.currency, p.at_ms, p.note FROM opp o"
                        " JOIN payment p ON p.opp_id = o.id ORDER BY o.rowid, p.seq",
     [S_HIST_SCAN] = "SELECT h.opp_id, h.version, h.at_ms, h.kind, h.event, h.from_stage, h.to_stage, h.actor, h.role,"
-                    " h.note, h.fields, h.changes FROM opp o JOIN history h ON h.opp_id = o.id"
-                    " ORDER BY o.rowid, h.version",
+                    " h.note, h.fields, h.changes FROM history h"
+                    " ORDER BY h.opp_id, h.version",
     /* A whole-store scan reads the attributes of every opportunity with one
      * cursor in the scan's order, merged by rowid (not one query per row). */
     [S_ATTR_ANY] = "SELECT 1 FROM opp_attr LIMIT 1",

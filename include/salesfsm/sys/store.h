@@ -159,8 +159,10 @@ typedef struct sfsm_store_ops {
     int (*payment_scan)(void *backend, const char *opp_id, sfsm_payment_cb cb, void *ud);
 
     /* May provide: every history entry of the store in one pass, each
-     * opportunity's entries together and in order, opportunities in creation
-     * order. If NULL, reports read scan + read_history per opportunity. */
+     * opportunity's entries together and in version order; the opportunities
+     * in any order (creation order, or the storage's own: the SQLite store
+     * walks its history table by key). If NULL, reports read scan +
+     * read_history per opportunity. */
     int (*history_scan)(void *backend, sfsm_history_scan_cb cb, void *ud);
 } sfsm_store_ops;
 
