@@ -30,6 +30,7 @@ enum fault {
     F_SCAN_IGNORES_OWNER,     /* scan: owner ignored */
     F_FLAT_SAVEPOINTS,        /* nested begin/commit/rollback are no-ops */
     F_ROLLBACK_COMMITS,       /* outermost rollback commits */
+    F_HISTSCAN_SPLITS_GROUPS, /* history_scan: each one's first entry comes last */
     F_COUNT
 };
 
@@ -37,7 +38,7 @@ static const char *const fault_names[F_COUNT] = {
     "none", "get_empty_for_null", "get_drop_last_attr", "no_version_check", "eexists_is_ok",
     "enotfound_is_ok", "mask_drops_title", "stage_not_written", "history_absent_ok",
     "history_ignores_stop", "history_drops_note", "scan_ignores_stop", "scan_ignores_since",
-    "scan_ignores_owner", "flat_savepoints", "rollback_commits",
+    "scan_ignores_owner", "flat_savepoints", "rollback_commits", "histscan_splits_groups",
 };
 
 static enum fault fault;
@@ -182,10 +183,101 @@ static int w_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
     return IN->scan(w->inner, &g, r_cb, &h);
 }
 
-/* A version-1 table: the optional version-2 member stays unset. */
+/* history_scan, with F_HISTSCAN_SPLITS_GROUPS holding back the first entry
+ * of every opportunity until the end: entries of one opportunity no longer
+ * come together, which the suite must notice. */
+typedef struct held {
+    char *id, *to;
+    sfsm_history_entry e;
+} held;
+
+typedef struct swrap {
+    sfsm_history_scan_cb cb;
+    void *ud;
+    held *v;
+    size_t n, cap;
+    int oom;
+} swrap;
+
+static char *dup_str(const char *t)
+{
+    size_t n = strlen(t) + 1;
+    char *c = malloc(n);
+    return c ? memcpy(c, t, n) : NULL;
+}
+
+static int s_cb(const char *id, const sfsm_history_entry *e, void *ud)
+{
+    swrap *s = ud;
+    if (fault != F_HISTSCAN_SPLITS_GROUPS || e->version != 1)
+        return s->cb(id, e, s->ud);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        held *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return s->oom = 1;
+        s->v = v;
+        s->cap = cap;
+    }
+    held *h = &s->v[s->n++];
+    h->e = *e;
+    h->id = dup_str(id);
+    h->to = e->to ? dup_str(e->to) : NULL;
+    if (!h->id || (e->to && !h->to))
+        s->oom = 1;
+    h->e.to = h->to;
+    h->e.from = h->e.event = h->e.actor = h->e.role = h->e.note = h->e.changes = NULL;
+    return 0;
+}
+
+static int w_history_scan(void *b, sfsm_history_scan_cb cb, void *ud)
+{
+    wrap *w = b;
+    swrap s = { cb, ud, NULL, 0, 0, 0 };
+    int rc = IN->history_scan(w->inner, s_cb, &s);
+    for (size_t i = 0; i < s.n; i++) {
+        if (!rc && !s.oom && s.v[i].id)
+            rc = cb(s.v[i].id, &s.v[i].e, ud);
+        free(s.v[i].id);
+        free(s.v[i].to);
+    }
+    free(s.v);
+    return s.oom ? SFSM_ENOMEM : rc;
+}
+
+/* The version-3 members, passed through to the memory backend. */
+static int w_team_put(void *b, const char *owner, const char *team)
+{
+    return IN->team_put(((wrap *)b)->inner, owner, team);
+}
+static int w_team_scan(void *b, const char *team, sfsm_team_cb cb, void *ud)
+{
+    return IN->team_scan(((wrap *)b)->inner, team, cb, ud);
+}
+static int w_target_put(void *b, const sfsm_target *t)
+{
+    return IN->target_put(((wrap *)b)->inner, t);
+}
+static int w_target_scan(void *b, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb,
+                         void *ud)
+{
+    return IN->target_scan(((wrap *)b)->inner, kind, subject, year, cb, ud);
+}
+static int w_payment_add(void *b, const sfsm_payment *p)
+{
+    return IN->payment_add(((wrap *)b)->inner, p);
+}
+static int w_payment_scan(void *b, const char *opp_id, sfsm_payment_cb cb, void *ud)
+{
+    return IN->payment_scan(((wrap *)b)->inner, opp_id, cb, ud);
+}
+
+/* Version 3, so that the version-3 checks (history_scan's among them) are
+ * checked too; the optional version-2 member stays unset. */
 static const sfsm_store_ops wrap_ops = {
-    1, w_close, w_begin, w_commit, w_rollback, w_get, w_put, w_append, w_read_history, w_scan, NULL,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    3,           w_close,       w_begin,      w_commit,      w_rollback,     w_get,
+    w_put,       w_append,      w_read_history, w_scan,      NULL,           w_team_put,
+    w_team_scan, w_target_put,  w_target_scan, w_payment_add, w_payment_scan, w_history_scan,
 };
 
 static int w_open(const sfsm_store_ops **ops, void **backend, void *ud)
@@ -215,7 +307,8 @@ int main(void)
         const sfsm_conformance_target t = { name, w_open, NULL, NULL };
         failed[k] = sfsm_conformance_run(&t);
     }
-    printf("\nconformance self-test (%zu checks):\n", sfsm_conformance_count());
+    printf("\nconformance self-test (%zu checks):\n",
+           sfsm_conformance_count() + sfsm_conformance_count_v3());
     for (int k = 0; k < F_COUNT; k++) {
         int caught = k == F_NONE || failed[k] > failed[F_NONE];
         printf("  %-22s %2d failed%s\n", fault_names[k], failed[k],
