@@ -99,12 +99,8 @@ static int64_t won_of(const rg_map *map, const int64_t *won, uint32_t owner, uin
 
 int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_check(e, f, NAME, 1, &d);
+    int rc = sfsm__rd_check(e, f, NAME, 1, &d, out);
     if (rc)
         return rc;
     sfsm_period period;
@@ -114,7 +110,7 @@ int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f, sfsm_rep
                               "month or ISO week (UTC)",
                               (long long)d.from, (long long)d.to);
     d.target_year = period.year;
-    if ((rc = sfsm__rd_load(e, f, NAME, 1, RD_TARGETS | RD_TEAMS, &d)))
+    if ((rc = sfsm__rd_load(e, f, NAME, 1, RD_TARGETS | RD_TEAMS, &d, out)))
         return rc;
 
     /* Won amounts by (owner, currency). */

@@ -7,12 +7,8 @@
 
 int sfsm_report_calibration(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d, out);
     if (rc)
         return rc;
     int64_t closed[SFSM_MAX_STAGES] = { 0 }, won[SFSM_MAX_STAGES] = { 0 };

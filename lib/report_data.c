@@ -992,8 +992,12 @@ uint32_t sfsm__rd_lookup(const rd_strings *t, const char *s)
     }
 }
 
-int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, report_data *d)
+int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, report_data *d,
+                   sfsm_report **out)
 {
+    if (!out)
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': out is NULL", name);
+    *out = NULL;
     int year = d->target_year;
     memset(d, 0, sizeof *d);
     d->target_year = year;
@@ -1019,9 +1023,9 @@ int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name
 }
 
 int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, unsigned extra,
-                  report_data *d)
+                  report_data *d, sfsm_report **out)
 {
-    int rc = sfsm__rd_check(e, f, name, need_period, d);
+    int rc = sfsm__rd_check(e, f, name, need_period, d, out);
     if (rc)
         return rc;
     sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;

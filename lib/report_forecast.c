@@ -68,12 +68,8 @@ static int totals(const report_data *d, const money_rows *m, money_rows *t)
 
 int sfsm_report_forecast(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 1, 0, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 1, 0, &d, out);
     if (rc)
         return rc;
     money_rows m = { 0 }, t = { 0 };

@@ -9,12 +9,8 @@
 
 int sfsm_report_funnel(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d, out);
     if (rc)
         return rc;
     /* The stages of the funnel, in table order. */

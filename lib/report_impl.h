@@ -169,14 +169,16 @@ typedef struct report_data {
     size_t nmem, mem_cap;
 } report_data;
 
-/* Validates f (NULL: no filter) for report `name`; SFSM_EINVAL when
+/* Checks the report's out (SFSM_EINVAL if NULL, else set to NULL) and
+ * validates f (NULL: no filter) for report `name`; SFSM_EINVAL when
  * need_period and none is given. Loads the engine pipeline's opportunities
  * with their history, at as_of, with the filter's owner, team and customer
  * applied. The period is not applied (each report uses it its own way). */
 int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, unsigned extra,
-                  report_data *d);
-/* Validates and copies the filter's period into d without loading. */
-int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, report_data *d);
+                  report_data *d, sfsm_report **out);
+/* Checks out, validates and copies the filter's period into d without loading. */
+int sfsm__rd_check(sfsm_engine *e, const sfsm_report_filter *f, const char *name, int need_period, report_data *d,
+                   sfsm_report **out);
 void sfsm__rd_free(report_data *d);
 
 static inline const char *rd_s(const report_data *d, uint32_t i)

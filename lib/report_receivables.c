@@ -106,12 +106,8 @@ static int order_by_id(sfsm_report *r, size_t n)
 
 int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, RD_PAYMENTS | RD_WON_ONLY, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 0, RD_PAYMENTS | RD_WON_ONLY, &d, out);
     if (rc)
         return rc;
     static const char *const cols[] = { "id",          "owner",       "currency", "won",

@@ -23,12 +23,8 @@ typedef struct stale_row {
 
 int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, RD_NO_HISTORY, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 0, RD_NO_HISTORY, &d, out);
     if (rc)
         return rc;
     stale_row *v = NULL;

@@ -69,12 +69,8 @@ static int stays(const report_data *d, const rd_opp *o, ms_list *stage)
 
 int sfsm_report_velocity(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d, out);
     if (rc)
         return rc;
     int ok = 1;

@@ -22,12 +22,8 @@ static int cmp_owner(const void *a, const void *b)
 
 int sfsm_report_win_rate(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
-    if (out)
-        *out = NULL;
-    if (!out)
-        return sfsm_error_set(SFSM_EINVAL, "report '" NAME "': out is NULL");
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d);
+    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d, out);
     if (rc)
         return rc;
     int ok = 1;
