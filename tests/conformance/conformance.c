@@ -2013,8 +2013,8 @@ static void v3_team_put_replace_remove(void **state)
     /* the strings handed in are copied */
     char owner[16] = "erin", team[16] = "west";
     EXPECT_RC(c->ops->team_put(c->b, owner, team), SFSM_OK);
-    memcpy(owner, "XXXX", 4);
-    memcpy(team, "YYYY", 4);
+    memset(owner, '#', 4);   /* overwrite what was handed in */
+    memset(team, '#', 4);
     assert_string_equal(teams_of(c, "west"), "west:erin;");
     /* a callback's non-zero return stops the scan and comes back */
     sbuf b;
@@ -2064,8 +2064,8 @@ static void v3_target_replace_by_key_sorted(void **state)
     char subject[16] = "zed", currency[4] = "JPY";
     sfsm_target z = tgt(SFSM_SUBJECT_OWNER, subject, 2030, SFSM_PERIOD_YEAR, 1, currency, 1);
     EXPECT_RC(c->ops->target_put(c->b, &z), SFSM_OK);
-    memcpy(subject, "XXX", 3);
-    memcpy(currency, "XXX", 3);
+    memset(subject, '#', 3);   /* overwrite what was handed in */
+    memset(currency, '#', 3);
     assert_string_equal(targets_of(c, SFSM_SUBJECT_OWNER, "zed", 0), "1:zed:2030:1:1:JPY:1;");
     sbuf b;
     memset(&b, 0, sizeof b);
