@@ -64,7 +64,7 @@ class Handle:
         if not ptr.value:
             raise ValueError(f"salesfsm: NULL {self._kind}")
         for parent in parents:
-            parent._ensure_open()
+            parent._p()  # refuses a closed parent
         self._owner = _Owner(ptr.value, free, tuple(p._owner for p in parents))
         self._ptr: Optional[ctypes.c_void_p] = ptr
         self._dependents: Optional[weakref.WeakSet] = None
@@ -140,20 +140,8 @@ class Handle:
             old.release()
 
     def _p(self) -> ctypes.c_void_p:
-        """The C pointer, or ValueError if closed (ctypes would wrap an error
-        raised by _as_parameter_ in ArgumentError, so calls pass this)."""
-        ptr = self._ptr
-        if ptr is None:
-            raise ValueError(f"salesfsm: the {self._kind} is closed")
-        return ptr
-
-    def _ensure_open(self) -> None:
-        if self._ptr is None:
-            raise ValueError(f"salesfsm: the {self._kind} is closed")
-
-    @property
-    def _as_parameter_(self) -> ctypes.c_void_p:
-        """Lets a Handle be passed straight to a C function, refusing closed ones."""
+        """The C pointer, or ValueError if the handle is closed. Every call
+        into the library passes handles through this (or Engine._invoke)."""
         ptr = self._ptr
         if ptr is None:
             raise ValueError(f"salesfsm: the {self._kind} is closed")

@@ -150,7 +150,7 @@ class Engine(EngineData, Handle):
         ptr = opp._ptr
         if ptr is None:
             self._lock.release()
-            opp._ensure_open()
+            opp._p()  # raises: the handle is closed
         state = self._cb
         saved, state.refusal = state.refusal, None
         mark = len(state.after_errors)
