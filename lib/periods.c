@@ -17,6 +17,20 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The civil date of a day number (days_from_civil's inverse). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 /* 0 = Monday .. 6 = Sunday. 1970-01-01 was a Thursday (3). */
 static int weekday(int64_t days)
 {
@@ -99,4 +113,36 @@ int sfsm_period_bounds(const sfsm_period *p, int64_t *from_ms, int64_t *to_ms)
     *from_ms = from * DAY_MS;
     *to_ms = to * DAY_MS;
     return SFSM_OK;
+}
+
+int sfsm__period_of(int64_t from_ms, int64_t to_ms, sfsm_period *out)
+{
+    if (from_ms % DAY_MS != 0 || to_ms % DAY_MS != 0)
+        return -1;
+    int64_t day = from_ms / DAY_MS, y, wy;
+    int m, d, wm, wd;
+    civil_from_days(day, &y, &m, &d);
+    civil_from_days(day + 3, &wy, &wm, &wd);   /* the Thursday, if day is a Monday */
+    if (wy < SFSM_PERIOD_YEAR_MIN || wy > SFSM_PERIOD_YEAR_MAX)
+        return -1;   /* y is then out of range too, or the week's year is */
+    /* The candidates that start at from, most inclusive first; a period
+     * that is valid and ends at `to` is the one. */
+    const sfsm_period cand[] = {
+        { (int)y, SFSM_PERIOD_YEAR, 1 },
+        { (int)y, SFSM_PERIOD_QUARTER, (m - 1) / 3 + 1 },
+        { (int)y, SFSM_PERIOD_MONTH, m },
+        { (int)wy, SFSM_PERIOD_WEEK, (int)((day - iso_week1_monday((int)wy)) / 7 + 1) },
+    };
+    for (size_t k = 0; k < sizeof cand / sizeof cand[0]; k++) {
+        const sfsm_period *c = &cand[k];
+        if (c->year < SFSM_PERIOD_YEAR_MIN || c->year > SFSM_PERIOD_YEAR_MAX || c->index < 1 ||
+            c->index > sfsm__period_parts(c->year, c->kind))
+            continue;   /* checked here: sfsm_period_bounds would set an error */
+        int64_t lo, hi;
+        if (sfsm_period_bounds(c, &lo, &hi) == SFSM_OK && lo == from_ms && hi == to_ms) {
+            *out = *c;
+            return 0;
+        }
+    }
+    return -1;
 }

@@ -1,4 +1,5 @@
-/* Calendar periods of targets (targets.h): validation and ISO 8601 weeks. */
+/* Calendar periods of targets (targets.h): validation, ISO 8601 weeks, and
+ * the period of given bounds. */
 #ifndef SFSM_PERIODS_H
 #define SFSM_PERIODS_H
 
@@ -17,5 +18,9 @@ int sfsm__period_parts(int year, sfsm_period_kind kind);
 /* Checks a period; on failure SFSM_EINVAL with a message naming
  * `what`.year, `what`.kind or `what`.index. */
 int sfsm__period_check(const char *what, const sfsm_period *p);
+
+/* The calendar period whose bounds are exactly [from_ms, to_ms) (UTC):
+ * 0 and *out set, or -1 if there is none. Sets no error. */
+int sfsm__period_of(int64_t from_ms, int64_t to_ms, sfsm_period *out);
 
 #endif

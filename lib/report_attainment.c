@@ -4,81 +4,10 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "periods.h"
 #include "report_impl.h"
 
 #define NAME "attainment"
-#define DAY_MS INT64_C(86400000)
-
-/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-/* Monday of ISO week 1 of year y, in days. */
-static int64_t iso_week1(int64_t y)
-{
-    int64_t jan4 = days_from_civil(y, 1, 4);
-    int64_t wd = ((jan4 + 3) % 7 + 7) % 7;   /* 0 = Monday */
-    return jan4 - wd;
-}
-
-/* The calendar period [from, to) is, if any. */
-static int period_of(int64_t from, int64_t to, sfsm_period *p)
-{
-    if (from % DAY_MS != 0 || to % DAY_MS != 0)
-        return -1;
-    int64_t day = from / DAY_MS, end = to / DAY_MS, y;
-    int m, d;
-    civil_from_days(day, &y, &m, &d);
-    if (y < 1970 || y > 9999)
-        return -1;
-    if (d == 1) {
-        int64_t ny = m == 12 ? y + 1 : y;
-        int nm = m == 12 ? 1 : m + 1;
-        if (m == 1 && end == days_from_civil(y + 1, 1, 1)) {
-            *p = (sfsm_period){ (int)y, SFSM_PERIOD_YEAR, 1 };
-            return 0;
-        }
-        if ((m - 1) % 3 == 0 && end == days_from_civil(m >= 10 ? y + 1 : y, m >= 10 ? 1 : m + 3, 1)) {
-            *p = (sfsm_period){ (int)y, SFSM_PERIOD_QUARTER, (m - 1) / 3 + 1 };
-            return 0;
-        }
-        if (end == days_from_civil(ny, nm, 1)) {
-            *p = (sfsm_period){ (int)y, SFSM_PERIOD_MONTH, m };
-            return 0;
-        }
-    }
-    if (((day + 3) % 7 + 7) % 7 == 0 && end == day + 7) {
-        int64_t iy;
-        int im, id;
-        civil_from_days(day + 3, &iy, &im, &id);   /* the week's Thursday */
-        if (iy < 1970 || iy > 9999)
-            return -1;
-        *p = (sfsm_period){ (int)iy, SFSM_PERIOD_WEEK, (int)((day - iso_week1(iy)) / 7 + 1) };
-        return 0;
-    }
-    return -1;
-}
-
 static _Thread_local const report_data *t_data;
 
 static int cmp_target(const void *a, const void *b)
@@ -104,7 +33,7 @@ int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f, sfsm_rep
     if (rc)
         return rc;
     sfsm_period period;
-    if (period_of(d.from, d.to, &period))
+    if (sfsm__period_of(d.from, d.to, &period))
         return sfsm_error_set(SFSM_EINVAL,
                               "report '" NAME "': the period [%lld, %lld) is not exactly one calendar year, quarter, "
                               "month or ISO week (UTC)",

@@ -2975,6 +2975,46 @@ static void test_overflow(void **state)
     sfsm_opp_free(u);
 }
 
+/* attainment takes exactly the calendar periods: every year, quarter, month
+ * and ISO week of years at the edges and around now (bounds computed by the
+ * test's own calendar), and nothing a day longer or shorter. */
+static void test_attainment_periods(void **state)
+{
+    fixture *f = *state;
+    static const int years[] = { 1970, 1971, 2015, 2020, 2026, 2027, 2032, 9998, 9999 };
+    int accepted = 0;
+    for (size_t yi = 0; yi < sizeof years / sizeof years[0]; yi++)
+        for (int kind = SFSM_PERIOD_YEAR; kind <= SFSM_PERIOD_WEEK; kind++)
+            for (int i = 1; i <= 53; i++) {
+                int64_t a, b;
+                if (!my_bounds(years[yi], kind, i, &a, &b))
+                    continue;
+                sfsm_report_filter flt = SFSM_REPORT_FILTER_INIT;
+                flt.from_ms = a;
+                flt.to_ms = b;
+                sfsm_report *r = NULL;
+                if (sfsm_report_attainment(f->engine, &flt, &r) != SFSM_OK)
+                    fail_msg("%d kind %d index %d: refused: %s", years[yi], kind, i, sfsm_errmsg());
+                sfsm_report_free(r);
+                accepted++;
+                const int64_t off[][2] = { { DAY_MS, 0 }, { 0, DAY_MS }, { -DAY_MS, 0 }, { 0, -DAY_MS }, { 1, 1 } };
+                for (size_t k = 0; k < sizeof off / sizeof off[0]; k++) {
+                    flt.from_ms = a + off[k][0];
+                    flt.to_ms = b + off[k][1];
+                    r = (sfsm_report *)f;
+                    int rc = sfsm_report_attainment(f->engine, &flt, &r);
+                    /* a week shifted by a day may not be another period; a year
+                     * minus its first day is none either */
+                    if (rc != SFSM_EINVAL)
+                        fail_msg("%d kind %d index %d shifted by (%lld, %lld): rc %d", years[yi], kind, i,
+                                 (long long)off[k][0], (long long)off[k][1], rc);
+                    assert_null(r);
+                }
+            }
+    /* 9 years: 1 + 4 + 12 + 52 or 53 ISO weeks each */
+    assert_true(accepted >= 9 * (1 + 4 + 12 + 52));
+}
+
 /* sfsm_report_to_json: valid JSON with exactly the table's cells, text
  * escaped, integers exact. */
 static void test_json(void **state)
@@ -3484,6 +3524,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forecast_categories, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_overflow, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_json, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_attainment_periods, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_no_amount_and_rounding, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_no_activity, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_random_year, fixture_setup, fixture_teardown),
