@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include <salesfsm/salesfsm.h>
 
 #define MAX_SIZES 8
@@ -258,12 +259,6 @@ typedef struct timing {
     int measured;
 } timing;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void time_reports(sfsm_engine *e, int runs, timing *out)
 {
     double *t = malloc((size_t)runs * sizeof *t);
@@ -284,10 +279,10 @@ static void time_reports(sfsm_engine *e, int runs, timing *out)
             out[k].rows = sfsm_report_row_count(rep);
             sfsm_report_free(rep);
         }
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        out[k].median = t[runs / 2];
-        out[k].min = t[0];
-        out[k].max = t[runs - 1];
+        bench_stat st = bench_summarize(t, (size_t)runs);
+        out[k].median = st.median;
+        out[k].min = st.min;
+        out[k].max = st.max;
         out[k].measured = 1;
         if (verbose)
             fprintf(stderr, "  %-18s %9.4f s (min %.4f, max %.4f), %zu rows\n", REPORTS[k].name, out[k].median,

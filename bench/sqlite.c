@@ -59,6 +59,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_stats.h"
 #include <salesfsm/salesfsm.h>
 
 /* ---------------------------------------------------------------- setup */
@@ -219,29 +220,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-typedef struct stat3 {
-    double median, min, max;
-} stat3;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static stat3 summarize(const double *v, size_t count)
-{
-    double *s = malloc(count * sizeof *s);
-    if (!s)
-        die("out of memory");
-    memcpy(s, v, count * sizeof *s);
-    qsort(s, count, sizeof *s, cmp_double);
-    stat3 st = { count % 2 ? s[count / 2] : (s[count / 2 - 1] + s[count / 2]) / 2, s[0],
-                 s[count - 1] };
-    free(s);
-    return st;
 }
 
 /* ------------------------------------------------------------ files */
@@ -582,7 +560,7 @@ static double raw_run(bench *b, const measure *m)
 
 typedef struct result {
     measure m;
-    stat3 lib, raw, ratio;
+    bench_stat lib, raw, ratio;
 } result;
 
 #define MAX_RESULTS 4
@@ -608,9 +586,9 @@ static void measure_one(bench *b, const measure *m, result *out)
                     m->workload, SYNC_NAME[m->sync], i + 1, m->runs, lib[i], rawv[i], ratio[i]);
     }
     out->m = *m;
-    out->lib = summarize(lib, m->runs);
-    out->raw = summarize(rawv, m->runs);
-    out->ratio = summarize(ratio, m->runs);
+    out->lib = bench_summarize(lib, m->runs);
+    out->raw = bench_summarize(rawv, m->runs);
+    out->ratio = bench_summarize(ratio, m->runs);
     free(lib);
     free(rawv);
     free(ratio);

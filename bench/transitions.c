@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include <salesfsm/salesfsm.h>
 
 /* mallinfo2 gives the heap bytes in use exactly, where the resident set only
@@ -387,32 +388,9 @@ static void check_run(run *r, const bench *b, workload w)
 
 /* ------------------------------------------------------ statistics */
 
-typedef struct stat3 {
-    double median, min, max;
-} stat3;
-
-static int cmp_double(const void *a, const void *b)
+static bench_stat single(double v)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static stat3 summarize(const double *v, size_t count)
-{
-    double *s = malloc(count * sizeof *s);
-    if (!s)
-        die("out of memory");
-    memcpy(s, v, count * sizeof *s);
-    qsort(s, count, sizeof *s, cmp_double);
-    stat3 st = { count % 2 ? s[count / 2] : (s[count / 2 - 1] + s[count / 2]) / 2,
-                 s[0], s[count - 1] };
-    free(s);
-    return st;
-}
-
-static stat3 single(double v)
-{
-    stat3 st = { v, v, v };
+    bench_stat st = { v, v, v };
     return st;
 }
 
@@ -424,7 +402,7 @@ typedef struct row {
     const char *workload;
     const char *key;    /* JSON name */
     const char *label;  /* table text */
-    stat3 s;
+    bench_stat s;
 } row;
 
 typedef struct report {
@@ -432,7 +410,7 @@ typedef struct report {
     size_t count;
 } report;
 
-static void add_row(report *rep, const char *wname, const char *key, const char *label, stat3 s)
+static void add_row(report *rep, const char *wname, const char *key, const char *label, bench_stat s)
 {
     if (rep->count == MAX_ROWS)
         die("too many report rows");
@@ -619,13 +597,13 @@ static void timed_runs(bench *b, workload w, report *rep)
         s.creates[2 * i + 1] = n / by_name.create_s;
     }
     add_row(rep, wn, "ns_per_transition_index", "ns/transition (sfsm_fire_index)",
-            summarize(s.ns_index, runs));
+            bench_summarize(s.ns_index, runs));
     add_row(rep, wn, "ns_per_transition_name", "ns/transition (sfsm_fire, by name)",
-            summarize(s.ns_name, runs));
+            bench_summarize(s.ns_name, runs));
     add_row(rep, wn, "name_to_index_ratio", "ratio by name / by index (same run)",
-            summarize(s.ratio, runs));
+            bench_summarize(s.ratio, runs));
     add_row(rep, wn, "opps_created_per_s", "opportunities created/s (2 per run)",
-            summarize(s.creates, 2 * runs));
+            bench_summarize(s.creates, 2 * runs));
     samples_free(&s);
 }
 
