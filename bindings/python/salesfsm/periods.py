@@ -13,7 +13,7 @@ import datetime as _dt
 from dataclasses import dataclass
 
 from ._lib import Period as _CPeriod
-from ._lib import lib
+from ._lib import int64, lib
 from .errors import InvalidArgument, check
 
 _KINDS = {"year": 1, "quarter": 2, "month": 3, "week": 4}
@@ -22,12 +22,8 @@ _KIND_NAMES = {v: k for k, v in _KINDS.items()}
 
 def to_ms(value, what: str) -> int:
     """ms since the epoch of an int, an aware datetime or a date."""
-    if isinstance(value, bool):
-        raise InvalidArgument(-1, f"{what}: expected ms or a datetime, got bool")
-    if isinstance(value, int):
-        if not -(1 << 63) <= value < (1 << 63):
-            raise InvalidArgument(-1, f"{what}: {value} does not fit in 64 bits")
-        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int64(value, what)
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidArgument(-1, f"{what}: naive datetime {value.isoformat()}; "
@@ -37,7 +33,7 @@ def to_ms(value, what: str) -> int:
     if isinstance(value, _dt.date):
         return to_ms(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc),
                      what)
-    raise InvalidArgument(-1, f"{what}: expected ms or a datetime, got {type(value).__name__}")
+    raise InvalidArgument(-1, f"{what}: expected ms, a datetime or a date, got {type(value).__name__}")
 
 
 def from_ms(ms: int) -> _dt.datetime:
