@@ -869,9 +869,12 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
     rc = s->ops.scan(s->backend, &v1, on_record, l);
     if (rc)
         return l->rc ? l->rc : rc;
+    /* Without as_of nothing is rebuilt, so a report that keeps no history
+     * need not read any. */
+    int no_history = (l->extra & RD_NO_HISTORY) && !d->as_of;
     if (!(l->extra & (RD_NO_HISTORY | RD_WON_ONLY)))
         reserve((void **)&d->ent, &d->ent_cap, l->ent_hint, sizeof *d->ent);
-    if (s->ops.version >= 3 && s->ops.history_scan && d->n) {
+    if (s->ops.version >= 3 && s->ops.history_scan && d->n && !no_history) {
         l->cur = -1;
         rc = s->ops.history_scan(s->backend, on_scan_entry, l);
         if (!rc)
@@ -882,7 +885,7 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
             trim_history(l, (size_t)l->cur);
     }
     /* Opportunities history_scan did not deliver (or all, without it). */
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t i = 0; i < d->n && !no_history; i++) {
         rd_opp *o = &d->opps[i];
         if (o->hist_read)
             continue;
