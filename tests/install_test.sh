@@ -5,12 +5,13 @@
 #   (b) find_package(salesfsm CONFIG) + salesfsm::salesfsm   shared
 #   (c) find_package(salesfsm CONFIG) + salesfsm::salesfsm_static
 # runs each, and checks the installed shared library: SONAME libsalesfsm.so.0
-# and no exported symbol outside sfsm_*.
+# and no exported symbol outside sfsm_* (in a gcc --coverage build, libgcov's
+# own exports are set aside).
 #
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR
 # Environment: CC (compiler), SFSM_CONSUMER_FLAGS (extra compile and link
 # flags for the consumers, e.g. -fsanitize=address,undefined when the library
-# was built with sanitizers).
+# was built with sanitizers, --coverage when it was built with gcov).
 set -euo pipefail
 
 build=${1:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
@@ -54,6 +55,23 @@ got=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 echo "SONAME $got"
 nm -D --defined-only "$so" | awk '{ print $NF }' | LC_ALL=C sort >"$tmp/exports"
 [[ -s $tmp/exports ]] || fail "the shared library exports nothing"
+# A library built with gcc --coverage has libgcov linked in, and libgcov
+# exports a few symbols of its own (__gcov_var, mangle_path, ...). Only when
+# the library is instrumented, and only the symbols that the compiler's own
+# libgcov.a defines, are set aside as the toolchain's.
+nm "$so" >"$tmp/all_symbols" 2>/dev/null || true
+if grep -q ' __gcov_init$' "$tmp/all_symbols"; then
+    gcov_lib=$("$cc" -print-file-name=libgcov.a)
+    [[ -f $gcov_lib ]] || fail "the library is built with gcov but $cc has no libgcov.a"
+    nm --defined-only "$gcov_lib" 2>/dev/null |
+        awk 'NF == 3 && $2 ~ /^[A-Z]$/ { print $3 }' | LC_ALL=C sort -u >"$tmp/toolchain"
+    [[ -s $tmp/toolchain ]] || fail "no symbols found in $gcov_lib"
+    LC_ALL=C comm -12 "$tmp/exports" "$tmp/toolchain" >"$tmp/ignored"
+    LC_ALL=C comm -23 "$tmp/exports" "$tmp/toolchain" >"$tmp/exports.own"
+    mv "$tmp/exports.own" "$tmp/exports"
+    echo "coverage build: $(wc -l <"$tmp/ignored") exported symbols of $gcov_lib set aside"
+    [[ -s $tmp/exports ]] || fail "the shared library exports nothing but libgcov"
+fi
 if grep -v '^sfsm_' "$tmp/exports" >"$tmp/stray"; then
     echo "exported symbols outside sfsm_*:" >&2
     cat "$tmp/stray" >&2
