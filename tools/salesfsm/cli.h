@@ -94,6 +94,9 @@ typedef struct cli_env {
 
 #define CLI_DEFAULT_DB "salesfsm.db"
 
+/* The currency of an amount given without --currency where none exists yet. */
+#define CLI_DEFAULT_CURRENCY "CNY"
+
 /*
  * Opens env: the pipeline (NULL: built-in), the store at db (NULL: the
  * default file) and an engine. create 0 refuses a missing file instead of
@@ -229,14 +232,36 @@ int cli_report_print(const sfsm_report *r, FILE *f);
 /* The report as sfsm_report_to_json writes it, ending with a newline. */
 int cli_report_json(const sfsm_report *r, FILE *f);
 
+/* ---- stored text on a terminal (textout.c) ---- */
+
+/*
+ * Text for people, safe to print: s itself when it holds no control
+ * character, backslash or malformed UTF-8 (the usual case, no copy);
+ * otherwise a copy with those written as \n, \t, \x1b, \\ ... . NULL gives
+ * "-". A copy lives in one of 8 rotating buffers: valid until 8 more calls,
+ * enough for one printf. Never NULL.
+ */
+const char *cli_tx(const char *s);
+
+/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int cli_utf8_valid(const char *s, size_t len);
+
 /* ---- JSON output (jsonw.c) ---- */
 
-/* Writes indented JSON to a FILE, keeping track of commas. */
+/*
+ * Writes indented JSON to a FILE, keeping track of commas. A string that is
+ * not well-formed UTF-8 cannot be written as JSON: the writer then stops
+ * writing (the document is left unfinished) and jw_finish reports
+ * SFSM_ESTORAGE, the rule export follows, since such text can only come
+ * from a damaged store.
+ */
 typedef struct jsonw {
     FILE *f;
     int depth;
     int first;              /* nothing written yet in the current container */
     int after_key;          /* a key was written; its value comes next */
+    int failed;             /* a string was not UTF-8; nothing more is written */
+    char key[64];           /* the last key (cut short), to name where a bad string was */
 } jsonw;
 
 void jw_init(jsonw *w, FILE *f);
@@ -252,8 +277,13 @@ void jw_uint(jsonw *w, uint64_t v);
 void jw_null(jsonw *w);
 /* A value that already is JSON text (written as is). */
 void jw_raw(jsonw *w, const char *json);
-/* Ends the document with a newline. */
-void jw_finish(jsonw *w);
+/*
+ * Ends the document with a newline. Returns rc when it is an error (the
+ * command's own failure comes first and keeps its message); otherwise
+ * SFSM_OK, or SFSM_ESTORAGE (with sfsm_errmsg naming the member) if a string
+ * was not UTF-8 and the document was cut short.
+ */
+int jw_finish(jsonw *w, int rc);
 
 /* ---- opportunities as text and JSON (oppout.c) ---- */
 

@@ -15,10 +15,12 @@ void cli_print_help(const cli_spec *spec, FILE *f)
 int cli_usage_error(const cli_spec *spec, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "salesfsm %s: ", spec->name);
+    char msg[1024];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* The message may quote an argument: escaped like any text for people. */
+    fprintf(stderr, "salesfsm %s: %s", spec->name, cli_tx(msg));
     fprintf(stderr, "\nusage: salesfsm %s %s\n(salesfsm %s --help for more)\n", spec->name, spec->synopsis,
             spec->name);
     return CLI_USAGE;

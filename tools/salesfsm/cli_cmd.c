@@ -40,8 +40,7 @@ int cli_run_opp_cmd(const cli_spec *spec, int argc, char **argv, const cli_opp_v
         if (cmd.json) {
             jsonw w;
             jw_init(&w, stdout);
-            rc = view->json(&cmd, o, &w);
-            jw_finish(&w);
+            rc = jw_finish(&w, view->json(&cmd, o, &w));
         } else {
             rc = view->text(&cmd, o);
         }

@@ -9,17 +9,19 @@
 
 int cli_fail(int rc)
 {
-    fprintf(stderr, "salesfsm: %s: %s\n", sfsm_strerror(rc), sfsm_errmsg());
+    /* The message may quote stored text: escaped like any text for people. */
+    fprintf(stderr, "salesfsm: %s: %s\n", sfsm_strerror(rc), cli_tx(sfsm_errmsg()));
     return CLI_FAIL;
 }
 
 int cli_fail_msg(int errnum, const char *fmt, ...)
 {
     va_list ap;
-    fputs("salesfsm: ", stderr);
+    char msg[1024];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "salesfsm: %s", cli_tx(msg));   /* it may quote a file name */
     if (errnum)
         fprintf(stderr, ": %s", strerror(errnum));
     fputc('\n', stderr);

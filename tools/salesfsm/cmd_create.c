@@ -46,7 +46,7 @@ int cmd_create(int argc, char **argv)
     co.customer = customer;
     co.owner = owner;
     co.title = title;
-    co.currency = amount ? (currency ? currency : "CNY") : NULL;
+    co.currency = amount ? (currency ? currency : CLI_DEFAULT_CURRENCY) : NULL;
     co.actor = actor ? &who : NULL;
 
     cli_env env;
@@ -56,7 +56,7 @@ int cmd_create(int argc, char **argv)
     if ((rc = sfsm_opp_create_ext(env.engine, &co, &o)) != SFSM_OK) {
         rc = cli_fail(rc);
     } else {
-        printf("%s\n", sfsm_opp_id(o));
+        printf("%s\n", cli_tx(sfsm_opp_id(o)));
         rc = CLI_OK;
     }
     sfsm_opp_free(o);

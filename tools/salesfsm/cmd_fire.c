@@ -19,7 +19,8 @@ int cmd_fire(int argc, char **argv)
         "  --role ROLE           the actor's role: manager, rep, assistant, support\n"
         "  --note TEXT           a note for the history (the lost reason for 'lose')\n"
         "  --amount 1234.56      a new amount, stored with the transition (e.g. requote)\n"
-        "  --currency CNY        ISO 4217 code of the new amount (default: CNY)\n" CLI_STORE_HELP,
+        "  --currency CNY        ISO 4217 code of the new amount (default: the\n"
+        "                        opportunity's currency; CNY if it has none)\n" CLI_STORE_HELP,
         2, 2
     };
     const char *actor = NULL, *role = NULL, *note = NULL, *amount = NULL, *currency = NULL;
@@ -48,12 +49,20 @@ int cmd_fire(int argc, char **argv)
         return CLI_FAIL;
     const sfsm_actor who = { actor, role };
     sfsm_opp *o = NULL;
-    if ((rc = sfsm_opp_open(env.engine, args[0], &o)) == SFSM_OK &&
-        (!amount || (rc = sfsm_opp_set_amount(o, minor, currency ? currency : "CNY")) == SFSM_OK)) {
+    rc = sfsm_opp_open(env.engine, args[0], &o);
+    if (rc == SFSM_OK && amount) {
+        /* A new amount keeps the deal's currency: switching it silently would
+         * turn USD 57,723.77 into CNY 9,000.00 and split every report. */
+        if (!currency)
+            currency = sfsm_opp_currency(o) ? sfsm_opp_currency(o) : CLI_DEFAULT_CURRENCY;
+        rc = sfsm_opp_set_amount(o, minor, currency);
+    }
+    if (rc == SFSM_OK) {
         const char *from = sfsm_opp_stage(o);
         rc = sfsm_fire(env.engine, o, args[1], &who, note);
         if (rc == SFSM_OK)
-            printf("%s: %s -> %s (%s), version %" PRIu64 "\n", sfsm_opp_id(o), from, sfsm_opp_stage(o), args[1],
+            printf("%s: %s -> %s (%s), version %" PRIu64 "\n", cli_tx(sfsm_opp_id(o)), cli_tx(from),
+                   cli_tx(sfsm_opp_stage(o)), cli_tx(args[1]),
                    sfsm_opp_version(o));
     }
     rc = rc == SFSM_OK ? CLI_OK : cli_fail(rc);

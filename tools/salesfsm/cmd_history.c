@@ -27,7 +27,7 @@ static int history_json(const cli_store_cmd *cmd, const sfsm_opp *o, jsonw *w)
 static int history_text(const cli_store_cmd *cmd, const sfsm_opp *o)
 {
     (void)o;
-    printf("history of %s:\n", cmd->arg);
+    printf("history of %s:\n", cli_tx(cmd->arg));
     return sfsm_opp_history(cmd->env.engine, cmd->arg, print_entry_text, NULL);
 }
 

@@ -18,10 +18,11 @@ static int print_row(const sfsm_opp *o, void *ud)
     char money[48] = "-";
     if (sfsm_opp_currency(o)) {
         char n[40];
-        snprintf(money, sizeof money, "%s %s", sfsm_opp_currency(o), cli_format_amount(sfsm_opp_amount(o), n, sizeof n));
+        snprintf(money, sizeof money, "%s %s", cli_tx(sfsm_opp_currency(o)),
+                 cli_format_amount(sfsm_opp_amount(o), n, sizeof n));
     }
-    printf("%-20s %-12s %20s  %-16s %s\n", sfsm_opp_id(o), sfsm_opp_stage(o), money,
-           sfsm_opp_owner(o) ? sfsm_opp_owner(o) : "-", sfsm_opp_customer(o) ? sfsm_opp_customer(o) : "-");
+    printf("%-20s %-12s %20s  %-16s %s\n", cli_tx(sfsm_opp_id(o)), cli_tx(sfsm_opp_stage(o)), money,
+           cli_tx(sfsm_opp_owner(o)), cli_tx(sfsm_opp_customer(o)));
     return 0;
 }
 
@@ -68,7 +69,7 @@ int cmd_list(int argc, char **argv)
     rc = sfsm_scan(env.engine, &f, print_row, &st);
     if (json) {
         jw_end_array(&w);
-        jw_finish(&w);
+        rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu opportunit%s\n", st.count, st.count == 1 ? "y" : "ies");
     }

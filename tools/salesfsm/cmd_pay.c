@@ -61,8 +61,8 @@ int cmd_pay(int argc, char **argv)
             SFSM_OK &&
         (rc = sfsm_payment_list(env.engine, args[0], sum_payment, &st)) == SFSM_OK) {
         char paid[48], got[48], total[48], left[48];
-        printf("%s: payment %zu of %s %s recorded; collected %s of %s, outstanding %s\n", args[0], st.count,
-               sfsm_opp_currency(o), cli_format_amount(minor, paid, sizeof paid),
+        printf("%s: payment %zu of %s %s recorded; collected %s of %s, outstanding %s\n", cli_tx(args[0]),
+               st.count, cli_tx(sfsm_opp_currency(o)), cli_format_amount(minor, paid, sizeof paid),
                cli_format_amount(st.collected, got, sizeof got),
                cli_format_amount(sfsm_opp_amount(o), total, sizeof total),
                cli_format_amount(sfsm_opp_amount(o) - st.collected, left, sizeof left));
@@ -95,8 +95,8 @@ static int print_payment(const sfsm_payment *p, void *ud)
         jw_end_object(w);
     } else {
         char when[40], money[48];
-        printf("%-20s %3" PRIu64 "  %s  %-4s %18s  %s\n", p->opp_id, p->seq, cli_format_time(p->at_ms, when, sizeof when),
-               p->currency, cli_format_amount(p->amount, money, sizeof money), p->note ? p->note : "");
+        printf("%-20s %3" PRIu64 "  %s  %-4s %18s  %s\n", cli_tx(p->opp_id), p->seq, cli_format_time(p->at_ms, when, sizeof when),
+               cli_tx(p->currency), cli_format_amount(p->amount, money, sizeof money), p->note ? cli_tx(p->note) : "");
     }
     return 0;
 }
@@ -134,7 +134,7 @@ int cmd_payments(int argc, char **argv)
     rc = sfsm_payment_list(cmd.env.engine, cmd.arg, print_payment, &st);
     if (cmd.json) {
         jw_end_array(&w);
-        jw_finish(&w);
+        rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu payment%s\n", st.count, st.count == 1 ? "" : "s");
     }

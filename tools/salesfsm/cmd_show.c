@@ -6,7 +6,7 @@
 
 static void field(const char *name, const char *value)
 {
-    printf("%-16s %s\n", name, value ? value : "-");
+    printf("%-16s %s\n", name, cli_tx(value));
 }
 
 /* The events the pipeline allows from the opportunity's stage (roles and guards aside). */
@@ -18,7 +18,7 @@ static void print_next_events(const sfsm_pipeline *p, const sfsm_opp *o)
     for (size_t ev = 0; ev < sfsm_pipeline_event_count(p); ev++) {
         if (!sfsm_pipeline_event_allowed_from(p, ev, stage))
             continue;
-        printf("%s%s", any ? ", " : " ", sfsm_pipeline_event_name(p, ev));
+        printf("%s%s", any ? ", " : " ", cli_tx(sfsm_pipeline_event_name(p, ev)));
         any = 1;
     }
     printf("%s\n", any ? "" : " - (final stage)");
@@ -28,13 +28,14 @@ static void print_text(const sfsm_pipeline *p, const sfsm_opp *o)
 {
     char buf[64], money[48];
     field("id:", sfsm_opp_id(o));
-    printf("%-16s %s (win probability %d %%)\n", "stage:", sfsm_opp_stage(o), sfsm_opp_probability(o));
+    printf("%-16s %s (win probability %d %%)\n", "stage:", cli_tx(sfsm_opp_stage(o)), sfsm_opp_probability(o));
     printf("%-16s %" PRIu64 "\n", "version:", sfsm_opp_version(o));
     field("customer:", sfsm_opp_customer(o));
     field("owner:", sfsm_opp_owner(o));
     field("title:", sfsm_opp_title(o));
     if (sfsm_opp_currency(o))
-        printf("%-16s %s %s\n", "amount:", sfsm_opp_currency(o), cli_format_amount(sfsm_opp_amount(o), money, sizeof money));
+        printf("%-16s %s %s\n", "amount:", cli_tx(sfsm_opp_currency(o)),
+               cli_format_amount(sfsm_opp_amount(o), money, sizeof money));
     else
         field("amount:", NULL);
     field("expected close:", sfsm_opp_expected_close(o) ? cli_format_time(sfsm_opp_expected_close(o), buf, sizeof buf) : NULL);
@@ -44,7 +45,7 @@ static void print_text(const sfsm_pipeline *p, const sfsm_opp *o)
     for (size_t i = 0; i < sfsm_opp_attr_count(o); i++) {
         const char *k, *v;
         if (sfsm_opp_attr_at(o, i, &k, &v) == SFSM_OK)
-            printf("%-16s %s = %s\n", i == 0 ? "attributes:" : "", k, v);
+            printf("%-16s %s = %s\n", i == 0 ? "attributes:" : "", cli_tx(k), cli_tx(v));
     }
     print_next_events(p, o);
 }

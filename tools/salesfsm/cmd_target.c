@@ -53,7 +53,7 @@ static int print_target(const sfsm_target *t, void *ud)
         jw_string(w, t->currency);
         jw_end_object(w);
     } else {
-        printf("%-6s %-20s %-9s %-4s %20s\n", kind_name(t->subject_kind), t->subject, period, t->currency,
+        printf("%-6s %-20s %-9s %-4s %20s\n", kind_name(t->subject_kind), cli_tx(t->subject), period, cli_tx(t->currency),
                cli_format_amount(t->amount, money, sizeof money));
     }
     return 0;
@@ -107,7 +107,7 @@ static int target_set(int argc, char **argv)
     rc = sfsm_target_set(env.engine, &t);
     if (rc == SFSM_OK) {
         char p[32], money[48];
-        printf("target of %s %s for %s: %s %s\n", kind_name(t.subject_kind), t.subject,
+        printf("target of %s %s for %s: %s %s\n", kind_name(t.subject_kind), cli_tx(t.subject),
                cli_format_period(&t.period, p, sizeof p), t.currency, cli_format_amount(t.amount, money, sizeof money));
     }
     rc = rc == SFSM_OK ? CLI_OK : cli_fail(rc);
@@ -264,7 +264,7 @@ static int target_list(int argc, char **argv)
     rc = sfsm_target_list(env.engine, t.subject_kind, t.subject, (int)y, print_target, &st);
     if (json) {
         jw_end_array(&w);
-        jw_finish(&w);
+        rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu target%s\n", st.count, st.count == 1 ? "" : "s");
     }

@@ -25,7 +25,7 @@ static int team_set(int argc, char **argv)
         return CLI_FAIL;
     rc = sfsm_team_set(env.engine, args[0], args[1]);
     if (rc == SFSM_OK)
-        printf("%s is in team %s\n", args[0], args[1]);
+        printf("%s is in team %s\n", cli_tx(args[0]), cli_tx(args[1]));
     rc = rc == SFSM_OK ? CLI_OK : cli_fail(rc);
     cli_env_close(&env);
     return rc;
@@ -44,7 +44,7 @@ static int team_unset(int argc, char **argv)
         return rc;
     rc = sfsm_team_set(cmd.env.engine, cmd.arg, NULL);
     if (rc == SFSM_OK)
-        printf("%s is in no team\n", cmd.arg);
+        printf("%s is in no team\n", cli_tx(cmd.arg));
     rc = rc == SFSM_OK ? CLI_OK : cli_fail(rc);
     cli_env_close(&cmd.env);
     return rc;
@@ -67,7 +67,7 @@ static int print_member(const char *owner, const char *team, void *ud)
         jw_string(st->w, owner);
         jw_end_object(st->w);
     } else {
-        printf("%-20s %s\n", team, owner);
+        printf("%-20s %s\n", cli_tx(team), cli_tx(owner));
     }
     return 0;
 }
@@ -95,7 +95,7 @@ static int team_list(int argc, char **argv)
     rc = sfsm_team_list(cmd.env.engine, cmd.arg, print_member, &st);
     if (cmd.json) {
         jw_end_array(&w);
-        jw_finish(&w);
+        rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu member%s\n", st.count, st.count == 1 ? "" : "s");
     }

@@ -1,7 +1,9 @@
 /* A small JSON writer: two-space indentation, commas kept track of, strings
  * escaped as RFC 8259 requires ('"', '\\' and control characters); UTF-8
- * text passes through unchanged. */
+ * text passes through unchanged, and text that is not UTF-8 stops the
+ * writer (see cli.h). */
 #include <inttypes.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -11,6 +13,8 @@ void jw_init(jsonw *w, FILE *f)
     w->depth = 0;
     w->first = 1;
     w->after_key = 0;
+    w->failed = 0;
+    w->key[0] = '\0';
 }
 
 static void indent(jsonw *w)
@@ -37,6 +41,8 @@ static void before_value(jsonw *w)
 
 static void begin(jsonw *w, char c)
 {
+    if (w->failed)
+        return;
     before_value(w);
     fputc(c, w->f);
     w->depth++;
@@ -45,6 +51,8 @@ static void begin(jsonw *w, char c)
 
 static void end(jsonw *w, char c)
 {
+    if (w->failed)
+        return;
     w->depth--;
     if (!w->first)
         indent(w);
@@ -57,6 +65,7 @@ void jw_end_object(jsonw *w) { end(w, '}'); }
 void jw_begin_array(jsonw *w) { begin(w, '['); }
 void jw_end_array(jsonw *w) { end(w, ']'); }
 
+/* s is UTF-8 (checked by the caller). */
 static void put_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -79,6 +88,13 @@ static void put_string(FILE *f, const char *s)
 
 void jw_key(jsonw *w, const char *key)
 {
+    if (w->failed)
+        return;
+    snprintf(w->key, sizeof w->key, "%s", key);   /* the key may not outlive this call */
+    if (!cli_utf8_valid(key, strlen(key))) {
+        w->failed = 1;
+        return;
+    }
     before_value(w);
     put_string(w->f, key);
     fputs(": ", w->f);
@@ -91,35 +107,55 @@ void jw_string(jsonw *w, const char *s)
         jw_null(w);
         return;
     }
+    if (w->failed || !cli_utf8_valid(s, strlen(s))) {
+        w->failed = 1;
+        return;
+    }
     before_value(w);
     put_string(w->f, s);
 }
 
 void jw_int(jsonw *w, int64_t v)
 {
+    if (w->failed)
+        return;
     before_value(w);
     fprintf(w->f, "%" PRId64, v);
 }
 
 void jw_uint(jsonw *w, uint64_t v)
 {
+    if (w->failed)
+        return;
     before_value(w);
     fprintf(w->f, "%" PRIu64, v);
 }
 
 void jw_null(jsonw *w)
 {
+    if (w->failed)
+        return;
     before_value(w);
     fputs("null", w->f);
 }
 
 void jw_raw(jsonw *w, const char *json)
 {
+    if (w->failed || !cli_utf8_valid(json, strlen(json))) {
+        w->failed = 1;
+        return;
+    }
     before_value(w);
     fputs(json, w->f);
 }
 
-void jw_finish(jsonw *w)
+int jw_finish(jsonw *w, int rc)
 {
-    fputc('\n', w->f);
+    if (!w->failed)
+        fputc('\n', w->f);
+    if (rc != SFSM_OK || !w->failed)
+        return rc;
+    fputc('\n', w->f);   /* end the cut-short line; the exit status tells it failed */
+    return sfsm_error_set(SFSM_ESTORAGE, "stored text is not valid UTF-8%s%s%s, so it cannot be written as JSON",
+                          w->key[0] ? " (member \"" : "", w->key, w->key[0] ? "\")" : "");
 }

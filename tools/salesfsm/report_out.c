@@ -60,7 +60,7 @@ static const char *cell_text(const sfsm_report *r, size_t row, size_t col, cell_
         return col == 0 ? "total" : "-";
     const char *t = sfsm_report_text(r, row, col);
     if (t)
-        return *t ? t : "(none)";
+        return *t ? cli_tx(t) : "(none)";
     int64_t v = sfsm_report_int(r, row, col);
     *numeric = 1;
     switch (kind) {
