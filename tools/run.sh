@@ -7,8 +7,13 @@
 #                                     in build-asan/
 #   bash tools/run.sh test-tsan       the threaded tests under ThreadSanitizer
 #                                     in build-tsan/
-#   bash tools/run.sh fuzz            fuzz the pipeline JSON loader for 60 s
-#                                     (libFuzzer, clang; tests/fuzz/run.sh)
+#   bash tools/run.sh fuzz            fuzz every parser of outside input,
+#                                     60 s each (libFuzzer, clang;
+#                                     tests/fuzz/run.sh)
+#   bash tools/run.sh coverage        the suite built with gcc --coverage in
+#                                     build-cov/: line and branch % per file
+#                                     of lib/, failing below 90 % branches
+#                                     (tools/coverage.sh)
 #
 # Works as root on a fresh Debian 12: missing Debian packages are installed
 # first (only the missing ones). As another user it names what is missing
@@ -22,6 +27,8 @@ PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3
           python3-pip python3-setuptools python3-wheel)
 # Only `run.sh fuzz` needs these: clang and its libFuzzer/sanitizer runtime.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# Only `run.sh coverage` needs gcovr.
+COVERAGE_PACKAGES=(gcovr)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The demo: what `run.sh demo` runs in build/ (one line to change).
@@ -47,14 +54,17 @@ step() {
 
 usage() {
     cat >&2 <<'EOF'
-usage: bash tools/run.sh demo | test | test-sanitize | test-tsan | fuzz
+usage: bash tools/run.sh demo | test | test-sanitize | test-tsan | fuzz | coverage
   demo           build into build/ and run the demo
   test           build into build/ and run the whole test suite (ctest)
   test-sanitize  build into build-asan/ with ASan+UBSan and run the suite
   test-tsan      build into build-tsan/ with ThreadSanitizer and run the
                  tests that use threads
-  fuzz           fuzz the pipeline JSON loader for 60 s with libFuzzer
-                 (clang, ASan+UBSan), in a temporary directory
+  fuzz           fuzz every parser of outside input for 60 s each with
+                 libFuzzer (clang, ASan+UBSan), in a temporary directory
+  coverage       build into build-cov/ with gcc --coverage, run the suite,
+                 print line and branch % per file of lib/; fails below 90 %
+                 branches (COVERAGE_MIN_BRANCH)
 EOF
     exit 2
 }
@@ -131,7 +141,11 @@ test-tsan)
     ;;
 fuzz)
     ensure_packages "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
-    step "fuzzing the pipeline JSON loader for 60 s (tests/fuzz/run.sh)" bash tests/fuzz/run.sh 60
+    step "fuzzing every parser of outside input, 60 s each (tests/fuzz/run.sh)" bash tests/fuzz/run.sh 60
+    ;;
+coverage)
+    ensure_packages "${PACKAGES[@]}" "${COVERAGE_PACKAGES[@]}"
+    step "measuring coverage of lib/ in build-cov/ (tools/coverage.sh)" bash tools/coverage.sh build-cov
     ;;
 *)
     usage

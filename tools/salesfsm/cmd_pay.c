@@ -15,7 +15,10 @@ static int sum_payment(const sfsm_payment *p, void *ud)
 {
     pay_state *st = ud;
     st->count++;
-    st->collected += p->amount;
+    /* Only a damaged store can hold payments whose sum leaves int64. */
+    if (__builtin_add_overflow(st->collected, p->amount, &st->collected))
+        return sfsm_error_set(SFSM_ESTORAGE, "the payments of opportunity '%s' add up to more than int64 holds",
+                              p->opp_id);
     return 0;
 }
 
