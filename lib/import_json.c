@@ -22,13 +22,12 @@
 #include "engine_impl.h"
 #include "store_impl.h"
 #include "json_text.h"
+#include "safe_int.h"
 #include "text.h"
 
 #define FORMAT_NAME "salesfsm-opportunities"
 #define FORMAT_VERSION 1
-/* Largest integer a JSON number read through a double holds exactly: above
- * it, 2^53 + 1 would silently become 2^53. */
-#define SAFE_INTEGER INT64_C(9007199254740991)
+#define SAFE_INTEGER SFSM_SAFE_INTEGER
 #define PATH_SIZE 320
 
 typedef struct importer {

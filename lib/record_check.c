@@ -1,0 +1,663 @@
+/* What a store hands back, checked against the rules input must pass
+ * (record_check.h). Runs on every load: no allocation, and text is checked
+ * with the UTF-8 validator's eight-bytes-at-a-time ASCII path. */
+#include "record_check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json_text.h"
+#include "periods.h"
+#include "pipeline_impl.h"
+#include "text.h"
+
+#define LABEL_BYTES 64
+
+const char *sfsm__label(char out[SFSM_LABEL_SIZE], const char *s)
+{
+    if (!s) {
+        memcpy(out, "(null)", 7);
+        return out;
+    }
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    while (u[i] && i < LABEL_BYTES) {
+        size_t n = u[i] < 0x80 ? 1 : u[i] >= 0xC2 && u[i] <= 0xDF ? 2 : u[i] >= 0xE0 && u[i] <= 0xEF ? 3
+                                 : u[i] >= 0xF0 && u[i] <= 0xF4 ? 4 : 0;
+        int c1 = n == 2 && u[i] == 0xC2 && u[i + 1] <= 0x9F;   /* U+0080..U+009F: C1 controls */
+        if (n > 1 && !c1 && strnlen(s + i, n) == n && sfsm__utf8_valid(s + i, n)) {
+            if (i + n > LABEL_BYTES)
+                break;
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        } else if (u[i] >= 0x20 && u[i] < 0x7F) {
+            out[o++] = (char)u[i++];
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[u[i] >> 4];
+            out[o++] = hex[u[i] & 15];
+            i++;
+        }
+    }
+    if (u[i]) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* SFSM_ESTORAGE: "stored opportunity '<id>': <what is wrong>". */
+static int bad(const char *id, const char *fmt, ...) SFSM_PRINTF(2, 3);
+
+static int bad(const char *id, const char *fmt, ...)
+{
+    char label[SFSM_LABEL_SIZE], msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return sfsm_error_set(SFSM_ESTORAGE, "stored opportunity '%s': %s", sfsm__label(label, id), msg);
+}
+
+enum { REQUIRED = 0, NULLABLE = 1, EMPTY_OK = 2 };
+
+/* 1 if s passes as text of at most max bytes; otherwise 0 and why says what
+ * is wrong. */
+static int text_ok(const char *s, size_t max, int flags, char why[64])
+{
+    if (!s) {
+        if (flags & NULLABLE)
+            return 1;
+        snprintf(why, 64, "is missing (NULL)");
+        return 0;
+    }
+    size_t len = strnlen(s, max + 1);
+    if (len == 0 && !(flags & EMPTY_OK)) {
+        snprintf(why, 64, "is empty%s", flags & NULLABLE ? " (NULL means none)" : "");
+        return 0;
+    }
+    if (len > max) {
+        snprintf(why, 64, "is longer than %zu bytes", max);
+        return 0;
+    }
+    size_t at = sfsm__utf8_check(s, len);
+    if (at != len) {
+        snprintf(why, 64, "is not valid UTF-8 (byte %zu)", at);
+        return 0;
+    }
+    return 1;
+}
+
+static int currency_ok(const char *c)
+{
+    for (int i = 0; i < 3; i++)
+        if (c[i] < 'A' || c[i] > 'Z')
+            return 0;
+    return c[3] == '\0';
+}
+
+/* A version as the signed 64-bit column it came from would show it. */
+static long long as_signed(uint64_t v)
+{
+    return v <= INT64_MAX ? (long long)v : (long long)(int64_t)(v - (uint64_t)INT64_MAX - 1) + INT64_MIN;
+}
+
+static int in_range(int64_t v, int64_t lo, int64_t hi)
+{
+    return v >= lo && v <= hi;
+}
+
+#define SAFE SFSM_SAFE_INTEGER
+
+static int check_attrs(const sfsm_record *r)
+{
+    char why[64], label[SFSM_LABEL_SIZE];
+    if (r->attr_count > SFSM_MAX_ATTRS)
+        return bad(r->id, "attrs: %zu attributes, more than the %d allowed", r->attr_count, SFSM_MAX_ATTRS);
+    if (r->attr_count && !r->attrs)
+        return bad(r->id, "attrs: %zu attributes, but none handed back", r->attr_count);
+    for (size_t k = 0; k < r->attr_count; k++) {
+        const sfsm_attr *a = &r->attrs[k];
+        if (!text_ok(a->key, SFSM_MAX_NAME, REQUIRED, why))
+            return bad(r->id, "attrs: key %zu %s", k, why);
+        if (!text_ok(a->value, SFSM_MAX_TEXT, EMPTY_OK, why))
+            return bad(r->id, "attrs: the value of '%s' %s", sfsm__label(label, a->key), why);
+        if (k > 0) {
+            int c = strcmp(r->attrs[k - 1].key, a->key);
+            if (c == 0)
+                return bad(r->id, "attrs: key '%s' appears twice", sfsm__label(label, a->key));
+            if (c > 0)
+                return bad(r->id, "attrs: key '%s' is out of order (keys come sorted)", sfsm__label(label, a->key));
+        }
+    }
+    return SFSM_OK;
+}
+
+static int record_check(const sfsm_pipeline *p, const sfsm_record *r, size_t *stage)
+{
+    char why[64], label[SFSM_LABEL_SIZE];
+    if (!text_ok(r->id, SFSM_MAX_ID, REQUIRED, why))
+        return bad(r->id, "id: %s", why);
+    if (!text_ok(r->stage, SFSM_MAX_NAME, REQUIRED, why))
+        return bad(r->id, "stage: %s", why);
+    if (p) {
+        long ix = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), r->stage);
+        if (ix < 0)
+            return bad(r->id, "stage: '%s' is not a stage of pipeline '%s'", sfsm__label(label, r->stage), p->name);
+        if (stage)
+            *stage = (size_t)ix;
+    }
+    if (r->version < 1 || r->version > SFSM_MAX_VERSION)
+        return bad(r->id, "version: %lld is outside 1..%lld", as_signed(r->version), (long long)SAFE);
+    if (!in_range(r->amount, 0, SAFE))
+        return bad(r->id, "amount: %lld is outside 0..%lld", (long long)r->amount, (long long)SAFE);
+    if (r->currency && !currency_ok(r->currency))
+        return bad(r->id, "currency: '%.16s' is not an ISO 4217 code (three letters A-Z)",
+                   sfsm__label(label, r->currency));
+    if (r->amount && !r->currency)
+        return bad(r->id, "currency: NULL, but amount %lld needs one", (long long)r->amount);
+    if (!text_ok(r->customer, SFSM_MAX_TEXT, NULLABLE, why))
+        return bad(r->id, "customer: %s", why);
+    if (!text_ok(r->owner, SFSM_MAX_TEXT, NULLABLE, why))
+        return bad(r->id, "owner: %s", why);
+    if (!text_ok(r->title, SFSM_MAX_TEXT, NULLABLE, why))
+        return bad(r->id, "title: %s", why);
+    if (!in_range(r->expected_close_ms, 0, SAFE))
+        return bad(r->id, "expected_close_ms: %lld is outside 0..%lld", (long long)r->expected_close_ms,
+                   (long long)SAFE);
+    const struct {
+        const char *name;
+        int64_t v;
+    } times[] = { { "created_ms", r->created_ms },
+                  { "updated_ms", r->updated_ms },
+                  { "stage_entered_ms", r->stage_entered_ms } };
+    for (size_t k = 0; k < 3; k++)
+        if (!in_range(times[k].v, -SAFE, SAFE))
+            return bad(r->id, "%s: %lld is outside -%lld..%lld", times[k].name, (long long)times[k].v,
+                       (long long)SAFE, (long long)SAFE);
+    if (!text_ok(r->pipeline, SFSM_MAX_NAME, NULLABLE, why))
+        return bad(r->id, "pipeline: %s", why);
+    return check_attrs(r);
+}
+
+int sfsm__record_check(const sfsm_pipeline *p, const sfsm_record *r)
+{
+    return record_check(p, r, NULL);
+}
+
+int sfsm__record_check_stage(const sfsm_pipeline *p, const sfsm_record *r, size_t *stage)
+{
+    return record_check(p, r, stage);
+}
+
+/* ---- the changes object of a history entry ---- */
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* Scans the JSON string whose opening quote is at p: escapes well formed
+ * (no \u0000, surrogates paired), no raw control characters. *len gets its
+ * decoded length in UTF-8 bytes. Returns the position after the closing
+ * quote, or NULL. Raw bytes were checked as UTF-8 over the whole text. */
+static const char *scan_string(const char *p, size_t *len)
+{
+    size_t n = 0;
+    for (p++;;) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"') {
+            *len = n;
+            return p + 1;
+        }
+        if (ch < 0x20)
+            return NULL;   /* a raw control character, or the end of the text */
+        if (ch != '\\') {
+            p++;
+            n++;
+            continue;
+        }
+        char esc = p[1];
+        if (esc && strchr("\"\\/bfnrt", esc)) {
+            p += 2;
+            n++;
+            continue;
+        }
+        uint32_t cp;
+        int used = esc == 'u' ? sfsm__json_unicode(p + 2, &cp) : -1;
+        if (used < 0 || cp == 0)
+            return NULL;
+        n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        p += 2 + used;
+    }
+}
+
+/* The next code point of a string body that scan_string accepted, moving
+ * *pp past it; -1 at the closing quote. */
+static long next_cp(const char **pp)
+{
+    const unsigned char *p = (const unsigned char *)*pp;
+    if (*p == '"')
+        return -1;
+    if (*p == '\\') {
+        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+        if (p[1] != 'u') {
+            *pp += 2;
+            return to[strchr(from, p[1]) - from];
+        }
+        uint32_t cp;
+        *pp += 2 + sfsm__json_unicode(*pp + 2, &cp);
+        return (long)cp;
+    }
+    size_t n = *p < 0x80 ? 1 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+    uint32_t cp = n == 1 ? *p : n == 2 ? *p & 0x1Fu : n == 3 ? *p & 0x0Fu : *p & 0x07u;
+    for (size_t k = 1; k < n; k++)
+        cp = cp << 6 | (p[k] & 0x3Fu);
+    *pp += n;
+    return (long)cp;
+}
+
+/* Do the string bodies a and b (after their quotes) decode to the same text? */
+static int same_string(const char *a, const char *b)
+{
+    for (;;) {
+        long x = next_cp(&a), y = next_cp(&b);
+        if (x != y)
+            return 0;
+        if (x < 0)
+            return 1;
+    }
+}
+
+/* Does the string body a decode to the ASCII text lit? */
+static int string_is(const char *a, const char *lit)
+{
+    for (;; lit++) {
+        long x = next_cp(&a);
+        if (x < 0)
+            return *lit == '\0';
+        if (x != (unsigned char)*lit)
+            return 0;
+    }
+}
+
+/* A JSON integer in canonical form (what the engine and the import write). */
+static const char *scan_int(const char *p, int64_t *out)
+{
+    int neg = *p == '-';
+    p += neg;
+    if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
+        return NULL;
+    int64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > SAFE)
+            return NULL;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > SAFE || *p == '.' || *p == 'e' || *p == 'E')
+        return NULL;
+    *out = neg ? -v : v;
+    return p;
+}
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} members[] = {
+    { "amount", SFSM_FIELD_AMOUNT },     { "currency", SFSM_FIELD_AMOUNT },
+    { "customer", SFSM_FIELD_CUSTOMER }, { "owner", SFSM_FIELD_OWNER },
+    { "title", SFSM_FIELD_TITLE },       { "expected_close_ms", SFSM_FIELD_EXPECTED_CLOSE },
+    { "attrs", SFSM_FIELD_ATTRS },
+};
+#define MEMBER_COUNT (sizeof members / sizeof members[0])
+enum { M_AMOUNT, M_CURRENCY, M_CUSTOMER, M_OWNER, M_TITLE, M_CLOSE, M_ATTRS };
+
+static const char *field_name(uint32_t bit)
+{
+    static const char *const names[] = { "amount", "customer", "owner", "title", "expected_close", "attrs" };
+    for (size_t k = 0; k < 6; k++)
+        if (bit == 1u << k)
+            return names[k];
+    return "?";
+}
+
+typedef struct cctx {
+    const char *id;
+    uint64_t version;
+    const char *text;   /* the whole changes text, for byte offsets */
+} cctx;
+
+static int cbad(const cctx *c, const char *member, const char *fmt, ...) SFSM_PRINTF(3, 4);
+
+static int cbad(const cctx *c, const char *member, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return bad(c->id, "history version %llu: changes%s%s: %s", (unsigned long long)c->version, member ? "." : "",
+               member ? member : "", msg);
+}
+
+static int not_json(const cctx *c, const char *at)
+{
+    return cbad(c, NULL, "not a valid JSON object (byte %zu)", (size_t)(at - c->text));
+}
+
+/* The value of attrs: an object of string values. */
+static const char *scan_attrs(const cctx *c, const char *p, int *rc)
+{
+    const char *keys[SFSM_MAX_ATTRS];
+    size_t n = 0, len;
+    if (*p != '{') {
+        *rc = cbad(c, "attrs", "expected an object");
+        return NULL;
+    }
+    p = skip_ws(p + 1);
+    if (*p == '}')
+        return p + 1;
+    for (;;) {
+        const char *key = p + 1, *q;
+        if (*p != '"' || !(q = scan_string(p, &len))) {
+            *rc = not_json(c, p);
+            return NULL;
+        }
+        if (n == SFSM_MAX_ATTRS) {
+            *rc = cbad(c, "attrs", "more than the %d attributes allowed", SFSM_MAX_ATTRS);
+            return NULL;
+        }
+        if (len == 0 || len > SFSM_MAX_NAME) {
+            *rc = len ? cbad(c, "attrs", "key %zu is longer than %d bytes", n, SFSM_MAX_NAME)
+                       : cbad(c, "attrs", "key %zu is empty", n);
+            return NULL;
+        }
+        for (size_t k = 0; k < n; k++)
+            if (same_string(keys[k], key)) {
+                *rc = cbad(c, "attrs", "key %zu repeats key %zu", n, k);
+                return NULL;
+            }
+        keys[n++] = key;
+        p = skip_ws(q);
+        if (*p++ != ':') {
+            *rc = not_json(c, p - 1);
+            return NULL;
+        }
+        p = skip_ws(p);
+        if (*p != '"') {
+            *rc = cbad(c, "attrs", "the value of key %zu is not a string", n - 1);
+            return NULL;
+        }
+        if (!(q = scan_string(p, &len))) {
+            *rc = not_json(c, p);
+            return NULL;
+        }
+        if (len > SFSM_MAX_TEXT) {
+            *rc = cbad(c, "attrs", "the value of key %zu is longer than %d bytes", n - 1, SFSM_MAX_TEXT);
+            return NULL;
+        }
+        p = skip_ws(q);
+        if (*p == ',') {
+            p = skip_ws(p + 1);
+            continue;
+        }
+        if (*p == '}')
+            return p + 1;
+        *rc = not_json(c, p);
+        return NULL;
+    }
+}
+
+/* The value of member k at p; returns the position after it, or NULL with
+ * *rc set. */
+static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
+{
+    const char *name = members[k].name, *q;
+    int64_t v;
+    size_t len;
+    switch (k) {
+    case M_AMOUNT:
+    case M_CLOSE:
+        if (!(q = scan_int(p, &v)) || v < 0) {
+            *rc = cbad(c, name, "expected an integer in 0..%lld", (long long)SAFE);
+            return NULL;
+        }
+        return q;
+    case M_ATTRS:
+        return scan_attrs(c, p, rc);
+    default:
+        break;
+    }
+    if (strncmp(p, "null", 4) == 0)
+        return p + 4;
+    if (*p != '"' || !(q = scan_string(p, &len))) {
+        *rc = *p == '"' ? not_json(c, p) : cbad(c, name, "expected a string or null");
+        return NULL;
+    }
+    if (k == M_CURRENCY) {
+        char code[4] = "";
+        const char *s = p + 1;
+        long cp;
+        for (size_t i = 0; (cp = next_cp(&s)) >= 0; i++)
+            if (i >= 3 || cp < 'A' || cp > 'Z') {
+                code[0] = '\0';
+                break;
+            } else {
+                code[i] = (char)cp;
+                code[i + 1] = '\0';
+            }
+        if (strlen(code) != 3) {
+            *rc = cbad(c, name, "not an ISO 4217 code (three letters A-Z)");
+            return NULL;
+        }
+    } else if (len == 0 || len > SFSM_MAX_TEXT) {
+        *rc = cbad(c, name, len ? "longer than %d bytes" : "empty (null means none)", SFSM_MAX_TEXT);
+        return NULL;
+    }
+    return q;
+}
+
+static int check_changes(const char *id, const sfsm_history_entry *h)
+{
+    cctx c = { id, h->version, h->changes };
+    if (!h->changes) {
+        if (h->fields)
+            return cbad(&c, NULL, "NULL, but fields names '%s'", field_name(h->fields & -h->fields));
+        return SFSM_OK;
+    }
+    if (!h->fields)
+        return cbad(&c, NULL, "must be NULL when fields is 0");
+    size_t len = strlen(h->changes), at = sfsm__utf8_check(h->changes, len);
+    if (at != len)
+        return cbad(&c, NULL, "not valid UTF-8 (byte %zu)", at);
+    const char *p = skip_ws(h->changes);
+    if (*p != '{')
+        return not_json(&c, p);
+    p = skip_ws(p + 1);
+    unsigned seen = 0;
+    int rc = SFSM_OK;
+    if (*p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            const char *q;
+            size_t klen;
+            if (*p != '"' || !(q = scan_string(p, &klen)))
+                return not_json(&c, p);
+            size_t k = 0;
+            while (k < MEMBER_COUNT && !string_is(p + 1, members[k].name))
+                k++;
+            if (k == MEMBER_COUNT)
+                return cbad(&c, NULL, "unknown member at byte %zu", (size_t)(p - h->changes));
+            if (seen >> k & 1u)
+                return cbad(&c, NULL, "member '%s' appears twice", members[k].name);
+            if (!(h->fields & members[k].bit))
+                return cbad(&c, NULL, "has '%s', but fields does not name '%s'", members[k].name,
+                            field_name(members[k].bit));
+            seen |= 1u << k;
+            p = skip_ws(q);
+            if (*p++ != ':')
+                return not_json(&c, p - 1);
+            if (!(p = scan_member(&c, k, skip_ws(p), &rc)))
+                return rc;
+            p = skip_ws(p);
+            if (*p == ',') {
+                p = skip_ws(p + 1);
+                continue;
+            }
+            if (*p++ != '}')
+                return not_json(&c, p - 1);
+            break;
+        }
+    }
+    p = skip_ws(p);
+    if (*p)
+        return cbad(&c, NULL, "text after the object (byte %zu)", (size_t)(p - h->changes));
+    for (size_t k = 0; k < MEMBER_COUNT; k++)
+        if ((h->fields & members[k].bit) && !(seen >> k & 1u))
+            return cbad(&c, NULL, "missing '%s', though fields names '%s'", members[k].name,
+                        field_name(members[k].bit));
+    return SFSM_OK;
+}
+
+/* ---- history entries ---- */
+
+static const char *const kind_names[] = { "create", "transition", "update", "migrate" };
+
+void sfsm__history_check_init(sfsm__history_check *c, const char *id)
+{
+    c->id = id;
+    c->next = 1;
+    c->prev_to[0] = '\0';
+}
+
+int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *h)
+{
+    char why[64], l1[SFSM_LABEL_SIZE], l2[SFSM_LABEL_SIZE];
+    const char *id = c->id;
+    unsigned long long v = (unsigned long long)c->next;
+    if (h->version != c->next)
+        return bad(id, "history: entry %llu has version %lld (versions run 1, 2, 3, ... without gaps)", v,
+                   as_signed(h->version));
+    if (c->next > SFSM_MAX_VERSION)
+        return bad(id, "history version %llu: above %lld", v, (long long)SAFE);
+    if (!in_range(h->at_ms, -SAFE, SAFE))
+        return bad(id, "history version %llu: at_ms: %lld is outside -%lld..%lld", v, (long long)h->at_ms,
+                   (long long)SAFE, (long long)SAFE);
+    if (h->kind < SFSM_HISTORY_CREATE || h->kind > SFSM_HISTORY_MIGRATE)
+        return bad(id, "history version %llu: kind: %d is not a kind (create 1, transition 2, update 3, migrate 4)",
+                   v, h->kind);
+    const char *kind = kind_names[h->kind - 1];
+    if ((v == 1) != (h->kind == SFSM_HISTORY_CREATE))
+        return bad(id, "history version %llu: kind: '%s', but %s", v, kind,
+                   v == 1 ? "the first entry must be 'create'" : "'create' is allowed only as the first entry");
+
+    if (!text_ok(h->event, SFSM_MAX_NAME, NULLABLE, why))
+        return bad(id, "history version %llu: event: %s", v, why);
+    if ((h->kind == SFSM_HISTORY_TRANSITION) != (h->event != NULL))
+        return bad(id, "history version %llu: event: %s", v,
+                   h->event ? "set, but only a transition has one" : "NULL, but a transition names its event");
+
+    if (!text_ok(h->from, SFSM_MAX_NAME, NULLABLE, why))
+        return bad(id, "history version %llu: from: %s", v, why);
+    if ((h->kind == SFSM_HISTORY_CREATE) != (h->from == NULL))
+        return bad(id, "history version %llu: from: %s", v,
+                   h->from ? "set, but the create entry has none" : "NULL, but only the create entry has none");
+    if (h->from && strcmp(h->from, c->prev_to) != 0)
+        return bad(id, "history version %llu: from: '%s', but the previous entry ended at '%s'", v,
+                   sfsm__label(l1, h->from), sfsm__label(l2, c->prev_to));
+
+    if (!text_ok(h->to, SFSM_MAX_NAME, REQUIRED, why))
+        return bad(id, "history version %llu: to: %s", v, why);
+    if (h->kind == SFSM_HISTORY_UPDATE && strcmp(h->to, h->from) != 0)
+        return bad(id, "history version %llu: to: '%s', but an update stays at '%s'", v, sfsm__label(l1, h->to),
+                   sfsm__label(l2, h->from));
+
+    if (!text_ok(h->actor, SFSM_MAX_NAME, NULLABLE, why))
+        return bad(id, "history version %llu: actor: %s", v, why);
+    if (h->kind == SFSM_HISTORY_TRANSITION && !h->actor)
+        return bad(id, "history version %llu: actor: NULL, but a transition has one", v);
+    if (!text_ok(h->role, SFSM_MAX_NAME, NULLABLE, why))
+        return bad(id, "history version %llu: role: %s", v, why);
+    if (!h->actor != !h->role)
+        return bad(id, "history version %llu: role: %s", v, h->role ? "set, but actor is NULL" : "NULL, but actor is set");
+    if (!text_ok(h->note, SFSM_MAX_TEXT, NULLABLE | EMPTY_OK, why))
+        return bad(id, "history version %llu: note: %s", v, why);
+    if (h->fields & ~SFSM_FIELD_ALL)
+        return bad(id, "history version %llu: fields: 0x%x has bits of no field", v, (unsigned)h->fields);
+    int rc = check_changes(id, h);
+    if (rc)
+        return rc;
+    memcpy(c->prev_to, h->to, strlen(h->to) + 1);   /* checked: at most SFSM_MAX_NAME bytes */
+    c->next++;
+    return SFSM_OK;
+}
+
+/* ---- payments, teams, targets ---- */
+
+int sfsm__payment_check(const sfsm_payment *p)
+{
+    char why[64], label[SFSM_LABEL_SIZE];
+    unsigned long long seq = (unsigned long long)p->seq;
+    if (!text_ok(p->opp_id, SFSM_MAX_ID, REQUIRED, why))
+        return bad(p->opp_id, "payment %llu: opp_id: %s", seq, why);
+    if (p->seq < 1 || p->seq > SFSM_MAX_VERSION)
+        return bad(p->opp_id, "payment: seq: %lld is outside 1..%lld", as_signed(p->seq), (long long)SAFE);
+    if (!in_range(p->amount, 1, SAFE))
+        return bad(p->opp_id, "payment %llu: amount: %lld is outside 1..%lld", seq, (long long)p->amount,
+                   (long long)SAFE);
+    if (!p->currency || !currency_ok(p->currency))
+        return bad(p->opp_id, "payment %llu: currency: '%s' is not an ISO 4217 code (three letters A-Z)", seq,
+                   sfsm__label(label, p->currency));
+    if (!text_ok(p->note, SFSM_MAX_TEXT, NULLABLE | EMPTY_OK, why))
+        return bad(p->opp_id, "payment %llu: note: %s", seq, why);
+    return SFSM_OK;
+}
+
+int sfsm__team_check(const char *owner, const char *team)
+{
+    char why[64], label[SFSM_LABEL_SIZE];
+    if (!text_ok(owner, SFSM_MAX_TEXT, REQUIRED, why))
+        return sfsm_error_set(SFSM_ESTORAGE, "stored team membership: owner %s (team '%s')", why,
+                              sfsm__label(label, team));
+    if (!text_ok(team, SFSM_MAX_NAME, REQUIRED, why))
+        return sfsm_error_set(SFSM_ESTORAGE, "stored team membership of owner '%s': team %s",
+                              sfsm__label(label, owner), why);
+    return SFSM_OK;
+}
+
+int sfsm__target_check(const sfsm_target *t)
+{
+    char why[64], label[SFSM_LABEL_SIZE];
+    const char *kind = t->subject_kind == SFSM_SUBJECT_OWNER ? "owner"
+                       : t->subject_kind == SFSM_SUBJECT_TEAM ? "team"
+                                                              : NULL;
+    if (!kind)
+        return sfsm_error_set(SFSM_ESTORAGE, "stored target of '%s': subject_kind: %d is not a subject kind",
+                              sfsm__label(label, t->subject), (int)t->subject_kind);
+    if (!text_ok(t->subject, t->subject_kind == SFSM_SUBJECT_OWNER ? SFSM_MAX_TEXT : SFSM_MAX_NAME, REQUIRED, why))
+        return sfsm_error_set(SFSM_ESTORAGE, "stored target of a %s: subject %s", kind, why);
+    sfsm__label(label, t->subject);
+    if (sfsm__period_check("period", &t->period)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
+        return sfsm_error_set(SFSM_ESTORAGE, "stored target of %s '%s': %s", kind, label, msg);
+    }
+    if (t->amount < 0)
+        return sfsm_error_set(SFSM_ESTORAGE, "stored target of %s '%s': amount: %lld is negative", kind, label,
+                              (long long)t->amount);
+    if (!t->currency || !currency_ok(t->currency)) {
+        char cl[SFSM_LABEL_SIZE];
+        return sfsm_error_set(SFSM_ESTORAGE,
+                              "stored target of %s '%s': currency: '%s' is not an ISO 4217 code (three letters A-Z)",
+                              kind, label, sfsm__label(cl, t->currency));
+    }
+    return SFSM_OK;
+}
