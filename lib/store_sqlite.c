@@ -869,10 +869,15 @@ static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_opti
         return rc;
     static const char *const sync_sql[] = { "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",
                                             "PRAGMA synchronous=OFF" };
-    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(q->db, sync_sql[o->synchronous], NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(q->db, sync_sql[o->synchronous], NULL, NULL, NULL) != SQLITE_OK)
         return db_error(q, "configure");
-    return sfsm__sqlite_schema_upgrade(q->db, path);
+    /* Upgrade first, WAL after: switching to WAL rewrites the header, and a
+     * failed upgrade must leave an older file byte for byte as it was. */
+    if ((rc = sfsm__sqlite_schema_upgrade(q->db, path)))
+        return rc;
+    if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(q, "configure");
+    return SFSM_OK;
 }
 
 int sfsm_sqlite_options_init(sfsm_sqlite_options *opts, unsigned int version)
