@@ -342,6 +342,175 @@ static void test_upgrade_cannot_lock(void **state)
     remove_db(path);
 }
 
+/* ---- failures SQLite reports inside the upgrade ----
+ *
+ * Disk full or an I/O error in the middle of creating or migrating the
+ * schema cannot be produced on demand; SQLite's own hooks stand in for
+ * them. An auto-extension sees every connection this process opens; on the
+ * library's connection to the file under test it installs an authorizer
+ * that refuses one statement, or a commit hook that refuses the commit. */
+
+static struct {
+    char path[256];        /* the file whose connections get the hooks */
+    int deny_action;       /* SQLITE_CREATE_TABLE, SQLITE_PRAGMA, SQLITE_TRANSACTION, 0: none */
+    const char *deny_arg;  /* ... of this table / pragma / verb */
+    const char *deny_val;  /* and, for a pragma, only with a value (a write) */
+    int fail_commit;       /* the commit hook refuses the first commit */
+    const char *race_sql;  /* run on another connection just before BEGIN */
+    int denied;            /* what happened */
+} inj;
+
+static int authorize(void *ud, int action, const char *a1, const char *a2, const char *db, const char *trigger)
+{
+    (void)ud;
+    (void)db;
+    (void)trigger;
+    if (inj.race_sql && action == SQLITE_TRANSACTION && a1 && strcmp(a1, "BEGIN") == 0) {
+        /* another process changes the file between the check and the lock */
+        const char *sql = inj.race_sql;
+        inj.race_sql = NULL;
+        sqlite3 *other = NULL;
+        if (sqlite3_open(inj.path, &other) == SQLITE_OK)
+            sqlite3_exec(other, sql, NULL, NULL, NULL);
+        sqlite3_close(other);
+        return SQLITE_OK;
+    }
+    if (action != inj.deny_action || !a1 || strcmp(a1, inj.deny_arg) != 0)
+        return SQLITE_OK;
+    if (inj.deny_val && !a2)
+        return SQLITE_OK;   /* reading the pragma stays allowed */
+    inj.denied++;
+    return SQLITE_DENY;
+}
+
+static int refuse_commit(void *ud)
+{
+    (void)ud;
+    if (!inj.fail_commit)
+        return 0;
+    inj.fail_commit = 0;
+    inj.denied++;
+    return 1;
+}
+
+static int hook_connection(sqlite3 *db, char **err, const struct sqlite3_api_routines *api)
+{
+    (void)err;
+    (void)api;
+    const char *name = sqlite3_db_filename(db, "main");
+    if (!name || !*inj.path || strstr(name, inj.path) == NULL)
+        return SQLITE_OK;
+    sqlite3_set_authorizer(db, authorize, NULL);
+    sqlite3_commit_hook(db, refuse_commit, NULL);
+    return SQLITE_OK;
+}
+
+static void inject_on(const char *path)
+{
+    memset(&inj, 0, sizeof inj);
+    snprintf(inj.path, sizeof inj.path, "%s", path);
+    assert_int_equal(sqlite3_auto_extension((void (*)(void))hook_connection), SQLITE_OK);
+}
+
+static void inject_off(void)
+{
+    sqlite3_cancel_auto_extension((void (*)(void))hook_connection);
+    memset(&inj, 0, sizeof inj);
+}
+
+/* Opening fails with ESTORAGE naming the file and `what`; the injected
+ * failure did happen. */
+static void assert_open_fails(const char *path, int code, const char *what)
+{
+    sfsm_store *s = (sfsm_store *)&inj;
+    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), code);
+    assert_null(s);
+    assert_msg_has(path);
+    assert_msg_has(what);
+}
+
+/* A new file whose schema cannot be created (a table, or the mark that
+ * makes it ours): nothing of it stays, and the next open creates it. */
+static void test_create_fails(void **state)
+{
+    (void)state;
+    static const struct { int action; const char *arg, *val; } cases[] = {
+        { SQLITE_CREATE_TABLE, "history", NULL },
+        { SQLITE_PRAGMA, "application_id", "set" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[256];
+        tmp_path(path);
+        inject_on(path);
+        inj.deny_action = cases[i].action;
+        inj.deny_arg = cases[i].arg;
+        inj.deny_val = cases[i].val;
+        assert_open_fails(path, SFSM_ESTORAGE, "creating the schema");
+        assert_int_equal(inj.denied, 1);
+        inject_off();
+        assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema"), 0);
+        assert_int_equal(query_int(path, "PRAGMA application_id"), 0);
+        sfsm_store *s = NULL;
+        assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
+        sfsm_store_close(s);
+        assert_int_equal(query_int(path, "PRAGMA user_version"), CURRENT_SCHEMA);
+        remove_db(path);
+    }
+}
+
+/* A version-1 file whose migration gets to the end and then cannot record
+ * the new version, or cannot commit: rolled back, byte for byte. */
+static void test_upgrade_fails_at_the_end(void **state)
+{
+    (void)state;
+    for (int commit = 0; commit <= 1; commit++) {
+        char path[256];
+        tmp_path(path);
+        make_v1(path, NULL);
+        size_t n0, n1;
+        char *before = read_all(path, &n0);
+        inject_on(path);
+        if (commit) {
+            inj.fail_commit = 1;
+        } else {
+            inj.deny_action = SQLITE_PRAGMA;
+            inj.deny_arg = "user_version";
+            inj.deny_val = "set";
+        }
+        assert_open_fails(path, SFSM_ESTORAGE, "schema upgrade");
+        assert_int_equal(inj.denied, 1);
+        inject_off();
+        char *after = read_all(path, &n1);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(before, after, n0);
+        free(before);
+        free(after);
+        assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 0);
+        assert_opens_and_migrates(path);
+        remove_db(path);
+    }
+}
+
+/* Between the check and the write lock another process, a newer salesfsm,
+ * upgrades the file beyond what this library knows: the look under the lock
+ * notices, and nothing is written over its work. */
+static void test_newer_process_upgrades_first(void **state)
+{
+    (void)state;
+    char path[256];
+    tmp_path(path);
+    make_v1(path, "PRAGMA journal_mode=WAL;");
+    inject_on(path);
+    inj.race_sql = "CREATE TABLE quota (x INTEGER); PRAGMA user_version=4;";
+    assert_open_fails(path, SFSM_EVERSION, "schema version 4");
+    assert_null(inj.race_sql);
+    inject_off();
+    assert_int_equal(query_int(path, "PRAGMA user_version"), 4);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('history_at', 'payment')"),
+                     0);
+    remove_db(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +521,9 @@ int main(void)
         cmocka_unit_test(test_unreadable_while_locked),
         cmocka_unit_test(test_upgrade_fails_midway),
         cmocka_unit_test(test_upgrade_cannot_lock),
+        cmocka_unit_test(test_create_fails),
+        cmocka_unit_test(test_upgrade_fails_at_the_end),
+        cmocka_unit_test(test_newer_process_upgrades_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
