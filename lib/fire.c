@@ -178,7 +178,7 @@ int sfsm_fire_index(sfsm_engine *e, sfsm_opp *o, size_t event, const sfsm_actor 
     const event_def *d = &p->events[event];
     if ((rc = sfsm__check_actor(actor, 1)) || (rc = sfsm__check_text("note", note, SFSM_MAX_TEXT)))
         return rc;
-    if ((rc = sfsm__engine_check_idle(e, o, "sfsm_fire")))
+    if ((rc = sfsm__engine_check_idle(e, o, "sfsm_fire")) || (rc = sfsm__check_next_version(o, "sfsm_fire")))
         return rc;
     if (e->running_count == SFSM_MAX_NESTING)
         return sfsm_error_set(SFSM_EBUSY, "sfsm_fire: hooks nest fires more than %d deep", SFSM_MAX_NESTING);

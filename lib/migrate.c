@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "engine_impl.h"
+#include "record_check.h"
 #include "store_impl.h"
 #include "text.h"
 
@@ -132,6 +133,16 @@ static int collect(const sfsm_record *r, void *ud)
     const sfsm_pipeline *p = c->p;
     if ((r->pipeline && strcmp(r->pipeline, p->name) != 0) || r->pipeline_version >= p->version)
         return 0;
+    /* another version's stage: only well formed, the mapping is checked below */
+    if ((c->rc = sfsm__record_check(NULL, r)))
+        return 1;
+    if (r->version >= SFSM_MAX_VERSION) {
+        c->rc = sfsm_error_set(SFSM_EINVAL,
+                               "opportunity '%s' is at version %llu, the highest there is: it cannot take the "
+                               "migrate entry; nothing was migrated",
+                               r->id, (unsigned long long)r->version);
+        return 1;
+    }
     const char *to = NULL;
     long stage = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), r->stage);
     sfsm_pipeline_migration(p, r->pipeline_version, r->stage, &to);

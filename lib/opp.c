@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "opp_impl.h"
 #include "pipeline_impl.h"
+#include "record_check.h"
 #include "text.h"
 
 void sfsm_opp_free(sfsm_opp *o)
@@ -232,13 +233,14 @@ static int dup_opt(char **dst, const char *src)
 int sfsm__opp_from_record(const sfsm_pipeline *p, const sfsm_record *rec, sfsm_opp **out)
 {
     *out = NULL;
+    char l1[SFSM_LABEL_SIZE], l2[SFSM_LABEL_SIZE];
     if (rec->pipeline && strcmp(rec->pipeline, p->name) != 0)
-        return sfsm_error_set(SFSM_EINVAL, "opportunity '%s' belongs to pipeline '%s', not '%s'", rec->id, rec->pipeline,
-                              p->name);
-    long stage = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), rec->stage);
-    if (stage < 0)
-        return sfsm_error_set(SFSM_ESTORAGE, "opportunity '%s' is stored at stage '%s', which pipeline '%s' does not have",
-                              rec->id, rec->stage ? rec->stage : "(null)", p->name);
+        return sfsm_error_set(SFSM_EINVAL, "opportunity '%s' belongs to pipeline '%s', not '%s'",
+                              sfsm__label(l1, rec->id), sfsm__label(l2, rec->pipeline), p->name);
+    size_t stage;
+    int rc = sfsm__record_check_stage(p, rec, &stage);
+    if (rc)
+        return rc;
     sfsm_opp *o = sfsm__calloc(1, sizeof *o);
     if (!o)
         goto oom;
@@ -246,8 +248,8 @@ int sfsm__opp_from_record(const sfsm_pipeline *p, const sfsm_record *rec, sfsm_o
     o->stage = (uint32_t)stage;
     o->version = rec->version;
     o->amount = rec->amount;
-    if (rec->currency && strlen(rec->currency) == 3)
-        memcpy(o->currency, rec->currency, 4);
+    if (rec->currency)
+        memcpy(o->currency, rec->currency, 4);   /* checked: three letters */
     o->expected_close = rec->expected_close_ms;
     o->created = rec->created_ms;
     o->updated = rec->updated_ms;
@@ -270,6 +272,16 @@ int sfsm__opp_from_record(const sfsm_pipeline *p, const sfsm_record *rec, sfsm_o
 oom:
     sfsm_opp_free(o);
     return sfsm_error_set(SFSM_ENOMEM, "out of memory loading opportunity '%s'", rec->id);
+}
+
+int sfsm__check_next_version(const sfsm_opp *o, const char *fn)
+{
+    if (o->version < SFSM_MAX_VERSION)
+        return SFSM_OK;
+    char label[SFSM_LABEL_SIZE];
+    return sfsm_error_set(SFSM_EINVAL, "%s: opportunity '%s' is at version %llu, the highest there is: it can take no "
+                                       "further change",
+                          fn, sfsm__label(label, o->id), (unsigned long long)o->version);
 }
 
 char *sfsm__opp_changes_json(const sfsm_opp *o, uint32_t fields, int *oom)

@@ -31,8 +31,14 @@ struct sfsm_opp {
  * `attrs` must have room for o->attr_count entries. */
 void sfsm__opp_to_record(const sfsm_opp *o, sfsm_record *rec, sfsm_attr *attrs);
 
-/* A new handle holding a copy of rec. SFSM_ESTORAGE if its stage is not in p. */
+/* A new handle holding a copy of rec. SFSM_EINVAL if rec names another
+ * pipeline; SFSM_ESTORAGE if rec breaks a rule of sfsm__record_check (its
+ * stage not in p among them). */
 int sfsm__opp_from_record(const sfsm_pipeline *p, const sfsm_record *rec, sfsm_opp **out);
+
+/* SFSM_EINVAL if o is at SFSM_MAX_VERSION: another write would give it a
+ * version that wraps in a signed column or does not survive export. */
+int sfsm__check_next_version(const sfsm_opp *o, const char *fn);
 
 /* The JSON object of the new values of the fields in `fields`; NULL if
  * fields is 0. *oom is set when allocation failed. */

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "opp_impl.h"
+#include "record_check.h"
 #include "store_impl.h"
 #include "text.h"
 
@@ -172,6 +173,8 @@ int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *actor, const
         return rc;
     if (!o->unsaved)
         return SFSM_OK;
+    if ((rc = sfsm__check_next_version(o, "sfsm_opp_save")))
+        return rc;
     int oom;
     char *changes = sfsm__opp_changes_json(o, o->unsaved, &oom);
     sfsm_attr attrs_stack[16];
@@ -204,6 +207,23 @@ int sfsm_opp_save(sfsm_engine *e, sfsm_opp *o)
     return sfsm_opp_save_as(e, o, NULL, NULL);
 }
 
+typedef struct checked_history {
+    sfsm__history_check check;
+    sfsm_history_cb cb;
+    void *ud;
+    int bad;   /* the check stopped the read: its code, not the caller's */
+} checked_history;
+
+static int check_entry(const sfsm_history_entry *h, void *ud)
+{
+    checked_history *c = ud;
+    if ((c->bad = sfsm__history_check_entry(&c->check, h)))
+        return c->bad;
+    return c->cb(h, c->ud);
+}
+
+/* Each entry is checked before cb sees it: a bad one ends the read with
+ * SFSM_ESTORAGE. */
 int sfsm_opp_history(sfsm_engine *e, const char *id, sfsm_history_cb cb, void *ud)
 {
     if (!e || !id || !cb)
@@ -211,7 +231,10 @@ int sfsm_opp_history(sfsm_engine *e, const char *id, sfsm_history_cb cb, void *u
     int rc = sfsm__check_name("id", id, SFSM_MAX_ID);
     if (rc)
         return rc;
-    return sfsm__store_history(e->s, id, cb, ud);
+    checked_history c = { .cb = cb, .ud = ud, .bad = 0 };
+    sfsm__history_check_init(&c.check, id);
+    rc = sfsm__store_history(e->s, id, check_entry, &c);
+    return c.bad ? c.bad : rc;
 }
 
 typedef struct scan_ctx {

