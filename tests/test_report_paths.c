@@ -413,6 +413,8 @@ static void tb_demo(tb *t, demo_facts *facts)
     t->targets[t->ntargets++] = tg;
     sfsm_target tt = { SFSM_SUBJECT_TEAM, "east", { 2025, SFSM_PERIOD_YEAR, 1 }, 2000000, "CNY" };
     t->targets[t->ntargets++] = tt;
+    sfsm_target tz = { SFSM_SUBJECT_OWNER, "zed", { 2025, SFSM_PERIOD_YEAR, 1 }, 5, "JPY" };
+    t->targets[t->ntargets++] = tz;
 }
 
 typedef int (*report_fn)(sfsm_engine *, const sfsm_report_filter *, sfsm_report **);
@@ -675,6 +677,10 @@ static void as_of_world(tb *t, const char *changes)
     h->fields = SFSM_FIELD_AMOUNT | SFSM_FIELD_OWNER | SFSM_FIELD_CUSTOMER | SFSM_FIELD_EXPECTED_CLOSE;
     h->changes = "{\"amount\":999,\"currency\":\"EUR\",\"owner\":\"now-owner\",\"customer\":\"now-customer\","
                  "\"expected_close_ms\":1}";
+    /* created after as_of, its create entry without changes: not there then */
+    r = tb_add(t, "AO-2", "later", "later", 0, NULL, T0_MS - 10 * DAY_MS);
+    r->h[0].changes = NULL;
+    r->h[0].fields = 0;
 }
 
 static void test_changes_reader_valid(void **state)
@@ -693,7 +699,7 @@ static void test_changes_reader_valid(void **state)
         { "{}", NULL, NULL, NULL, 0, 0 },
         { " { } ", NULL, NULL, NULL, 0, 0 },
         { "{\"owner\":\"\",\"customer\":\"\"}", "", "", NULL, 0, 0 },
-        { "{\"title\":\"x\\\"y\",\"attrs\":{\"k\":[1,-2.5e3,{\"a\":\"b\"},[],{}],\"e\":{}},\"z\":[ ],\"t\":true,"
+        { "{\"\":1,\"title\":\"x\\\"y\\u00e9\",\"attrs\":{\"k\":[1,-2.5e3,{\"a\":\"b\"},[],{}],\"e\":{}},\"z\":[ ],\"t\":true,"
           "\"f\":false,\"n\":null,\"owner\":\"after\"}",
           "after", NULL, NULL, 0, 0 },
         { "{\"amount_and_a_much_longer_key_than_24\":5,\"amount\":9223372036854775807,\"currency\":\"CNY\","
@@ -748,6 +754,10 @@ static void test_changes_reader_valid(void **state)
             f = (sfsm_report_filter)SFSM_REPORT_FILTER_INIT;
             f.as_of_ms = T0_MS - 20 * DAY_MS;
             f.owner = "now-owner";
+            assert_int_equal(sfsm_report_pipeline(w.e, &f, &r), SFSM_OK);
+            assert_int_equal(sfsm_report_row_count(r), 0);
+            sfsm_report_free(r);
+            f.owner = "nobody";
             assert_int_equal(sfsm_report_pipeline(w.e, &f, &r), SFSM_OK);
             assert_int_equal(sfsm_report_row_count(r), 0);
             sfsm_report_free(r);
@@ -810,6 +820,7 @@ static void test_changes_reader_invalid(void **state)
         "{\"a\":[1 2]}",
         "{\"a\":{\"b\":\"c}}",
         "{\"a\":{\"b\\z\":1}}",
+        "{\"a\\z\":1}",
         deep,
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -830,7 +841,8 @@ static void test_changes_reader_invalid(void **state)
             /* without as_of the changes are not read */
             f.as_of_ms = 0;
             assert_int_equal(sfsm_report_pipeline(w.e, &f, &r), SFSM_OK);
-            assert_int_equal(sfsm_report_int(r, 0, 3), 999);
+            assert_int_equal(sfsm_report_row_count(r), 2);   /* AO-2 (no currency), AO-1 */
+            assert_int_equal(sfsm_report_int(r, 1, 3), 999);
             sfsm_report_free(r);
             world_close(&w);
         }
@@ -867,10 +879,14 @@ static void test_receivables_order_by_id(void **state)
         "ACME-CORPORATION-FRAMEWORK-AGREEMENT-2026-LOT-0000000000000000000000000000-PART-",
         "ACME-CORPORATION-FRAMEWORK-AGREEMENT-2026-LOT-0000000000000000000000000000-PART-00000000000000000-",
     };
-    enum { N = 120 };
+    enum { N = 120, NPREFIX = 6 };
     char ids[N][SFSM_MAX_ID + 1];
     uint32_t seed = 12345;
-    for (int i = 0; i < N; i++) {
+    /* prefixes of the longest stem ending exactly at a sorter's 8-byte step */
+    static const int cut[NPREFIX] = { 8, 16, 24, 64, 72, 80 };
+    for (int i = 0; i < NPREFIX; i++)
+        snprintf(ids[i], sizeof ids[i], "%.*s", cut[i], stems[6]);
+    for (int i = NPREFIX; i < N; i++) {
         const char *stem = stems[i % 7];
         switch (lcg(&seed) % 4) {
         case 0: snprintf(ids[i], sizeof ids[i], "%s%u", stem, (unsigned)(lcg(&seed) % 1000)); break;
@@ -942,7 +958,7 @@ static void test_receivables_without_currency(void **state)
 {
     (void)state;
     tb t = { 0 };
-    tb_rec *r = tb_add(&t, "B-2", "ravi", "acme", 0, NULL, T0_MS - 30 * DAY_MS);
+    tb_rec *r = tb_add(&t, "B-2", "ravi", NULL, 0, NULL, T0_MS - 30 * DAY_MS);
     tb_move(r, SFSM_HISTORY_TRANSITION, "signed", T0_MS - 10 * DAY_MS);
     r = tb_add(&t, "B-1", "ravi", "acme", 50, "CNY", T0_MS - 30 * DAY_MS);
     tb_move(r, SFSM_HISTORY_TRANSITION, "signed", T0_MS - 9 * DAY_MS);
@@ -1426,12 +1442,61 @@ static void test_out_of_memory(void **state)
         if (i % 2)
             tb_move(r, SFSM_HISTORY_TRANSITION, "signed", T0_MS - 20 * DAY_MS);
     }
+    u.pays[u.npays++] = (tb_pay){ "NOPE", 1, 5, T0_MS - DAY_MS };   /* of no opportunity loaded */
     world v;
     world_open(&v, &u, OPS_V3);
     oom_run(&v, sfsm_report_receivables, NULL, "receivables by id");
     oom_run(&v, sfsm_report_stale, NULL, "stale ties");
     world_close(&v);
     tb_free(&u);
+
+    /* the as-of reader, decoding escapes and a long value (its buffer grows) */
+    static char changes[700];
+    char long_name[400];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    snprintf(changes, sizeof changes,
+             "{\"amount\":5,\"currency\":\"CNY\",\"owner\":\"o\\u00e9\\n\",\"customer\":\"%s\","
+             "\"title\":\"t\",\"attrs\":{\"k\":[1]}}",
+             long_name);
+    tb a = { 0 };
+    as_of_world(&a, changes);
+    for (int ops = OPS_V3; ops <= OPS_V3_NO_HSCAN; ops++) {
+        world x;
+        world_open(&x, &a, ops);
+        sfsm_report_filter f = SFSM_REPORT_FILTER_INIT;
+        f.as_of_ms = T0_MS - 20 * DAY_MS;
+        oom_run(&x, sfsm_report_stale, &f, "stale as of");
+        oom_run(&x, sfsm_report_pipeline, &f, "pipeline as of");
+        world_close(&x);
+    }
+    tb_free(&a);
+}
+
+/* Payments summed past int64 (only a corrupt store holds such): EINVAL. */
+static void test_payments_overflow(void **state)
+{
+    (void)state;
+    tb t = { 0 };
+    tb_rec *r = tb_add(&t, "P-1", "ravi", "acme", INT64_MAX, "CNY", T0_MS - 30 * DAY_MS);
+    tb_move(r, SFSM_HISTORY_TRANSITION, "signed", T0_MS - 20 * DAY_MS);
+    t.pays[t.npays++] = (tb_pay){ "P-1", 1, INT64_MAX / 2 + 1, T0_MS - 10 * DAY_MS };
+    t.pays[t.npays++] = (tb_pay){ "P-1", 2, INT64_MAX / 2 + 1, T0_MS - 5 * DAY_MS };
+    world w;
+    world_open(&w, &t, OPS_V3);
+    sfsm_report *out = (sfsm_report *)(void *)&t;
+    assert_int_equal(sfsm_report_receivables(w.e, NULL, &out), SFSM_EINVAL);
+    assert_null(out);
+    assert_msg_has("report 'receivables': the sum of payments overflows int64");
+    /* as of before the second payment: one payment, no overflow */
+    sfsm_report_filter f = SFSM_REPORT_FILTER_INIT;
+    f.as_of_ms = T0_MS - 7 * DAY_MS;
+    assert_int_equal(sfsm_report_receivables(w.e, &f, &out), SFSM_OK);
+    assert_int_equal(sfsm_report_int(out, 0, 4), INT64_MAX / 2 + 1);
+    assert_int_equal(sfsm_report_int(out, 0, 5), INT64_MAX - (INT64_MAX / 2 + 1));
+    sfsm_report_free(out);
+    world_close(&w);
+    tb_free(&t);
 }
 
 int main(void)
@@ -1451,6 +1516,7 @@ int main(void)
         cmocka_unit_test(test_table_accessors),
         cmocka_unit_test(test_to_json_escaping),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_payments_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
