@@ -60,7 +60,7 @@ int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f, sfsm_rep
         }
         if (added)
             won[g] = 0;
-        rc = sfsm__sum(&won[g], o->amount, NAME, "won amounts", rd_s(&d, o->currency));
+        rc = sfsm__sum_opp(&won[g], o->amount, NAME, "won amounts", rd_s(&d, o->currency), rd_id(&d, o->id));
     }
 
     /* The targets of the period for the subjects the filter allows. */
@@ -123,7 +123,7 @@ int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f, sfsm_rep
         sfsm__rt_int(r, row, 4, w);
         if (t->amount > 0) {
             rd_i128 bp = (rd_i128)w * 10000 / t->amount;
-            if (bp > INT64_MAX)
+            if (bp > INT64_MAX || bp < INT64_MIN)
                 rc = sfsm_error_set(SFSM_EINVAL, "report '" NAME "': attainment of '%s' in %s overflows int64",
                                     rd_s(&d, t->subject), cur ? cur : "?");
             else

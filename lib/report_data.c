@@ -3,6 +3,8 @@
  * (interned strings, stage indexes), then reconstructed at as_of and
  * filtered by owner, team and customer. Backend callbacks only copy: they
  * never call back into the store. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <salesfsm/sys/store.h>
@@ -10,6 +12,7 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "json_text.h"
+#include "record_check.h"
 #include "report_impl.h"
 #include "store_impl.h"
 #include "text.h"
@@ -155,6 +158,7 @@ typedef struct loader {
     struct pending_change {
         uint64_t ent, version;
         size_t off;
+        uint32_t fields;
     } *pv;
     size_t pn, pcap;
     int pend_needed;        /* 1: an entry after as_of; 2: one changing fields */
@@ -184,7 +188,8 @@ typedef struct loader {
     rd_strings stray;       /* ids of payments of opportunities not loaded */
     int64_t *stray_sum;     /* their sums, by index in stray */
     size_t stray_n, stray_cap;
-    int pay_overflow;       /* a sum of payments overflowed */
+    int pay_overflow;       /* a sum of payments overflowed: of this one */
+    char pay_overflow_id[SFSM_LABEL_SIZE];
     struct pay_pending {
         int64_t amount;
         size_t off;         /* of its id in pay_ids */
@@ -199,6 +204,15 @@ typedef struct loader {
 static int oom(loader *l)
 {
     return l->rc = sfsm_error_set(SFSM_ENOMEM, "out of memory loading the data of report '%s'", l->report);
+}
+
+/* SFSM_ESTORAGE: the check's message (naming the opportunity and the
+ * field), prefixed with the report's name. */
+static int loader_bad(loader *l)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
+    return l->rc = sfsm_error_set(SFSM_ESTORAGE, "report '%s': %s", l->report, msg);
 }
 
 static int32_t stage_of(loader *l, const char *name)
@@ -221,18 +235,28 @@ static int32_t stage_of(loader *l, const char *name)
     return (int32_t)ix;
 }
 
-static uint32_t intern(loader *l, const char *s, int *ok)
+/* The interned index of s if its pointer is in the cache with the same
+ * text, else 0. A pointer seen before usually holds the same text, whose
+ * length is known; checked, since a backend may reuse its buffers. */
+static uint32_t cached(loader *l, const char *s)
 {
-    if (!s)
-        return 0;
-    /* A pointer seen before usually holds the same text, whose length is
-     * known; checked, since a backend may reuse its buffers. */
     pcache_slot *set = pcache_set(&l->names, s);
     for (int w = 0; w < 2; w++)
         if (set[w].ptr == s &&
             same_text(s, set[w].len <= PCACHE_TEXT ? set[w].text : l->d->str.pool + l->d->str.off[set[w].ix],
                       set[w].len))
             return set[w].ix;
+    return 0;
+}
+
+static uint32_t intern(loader *l, const char *s, int *ok)
+{
+    if (!s)
+        return 0;
+    uint32_t hit = cached(l, s);
+    if (hit)
+        return hit;
+    pcache_slot *set = pcache_set(&l->names, s);
     size_t len = strlen(s);
     uint32_t ix = sfsm__rd_intern(&l->d->str, s, len, ok);
     if (ix && len <= UINT32_MAX) {
@@ -261,9 +285,24 @@ static int on_record(const sfsm_record *rec, void *ud)
         __builtin_prefetch(rec->id);
     if (rec->pipeline && !same_text(rec->pipeline, l->pipeline, l->pipeline_len))
         return 0;
-    if (!rec->id)
-        return l->rc = sfsm_error_set(SFSM_ESTORAGE, "report '%s': the store returned an opportunity without an id",
-                                      l->report);
+    /* The record passes the rules import enforces, or the report fails: a
+     * name in the cache is text checked already (every string interned
+     * through it was), so only a new one is checked again. */
+    uint32_t owner = rec->owner ? cached(l, rec->owner) : 0, customer = rec->customer ? cached(l, rec->customer) : 0;
+    sfsm_record r = *rec;
+    if (owner)
+        r.owner = NULL;
+    if (customer)
+        r.customer = NULL;
+    int32_t stage = stage_of(l, rec->stage);
+    if (sfsm__record_check(NULL, &r))
+        return loader_bad(l);
+    if (stage < 0) {
+        char l1[SFSM_LABEL_SIZE], l2[SFSM_LABEL_SIZE];
+        return l->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                      "report '%s': stored opportunity '%s': stage: '%s' is not a stage of pipeline '%s'",
+                                      l->report, sfsm__label(l1, rec->id), sfsm__label(l2, rec->stage), d->p->name);
+    }
     if (sfsm__grow((void **)&d->opps, &d->cap, d->n + 1, sizeof *d->opps))
         return oom(l);
     rd_opp *o = &d->opps[d->n];
@@ -271,8 +310,8 @@ static int on_record(const sfsm_record *rec, void *ud)
     memset(o, 0, sizeof *o);
     if (str_add(&d->ids, rec->id, strlen(rec->id), &o->id))
         ok = 0;
-    o->owner = intern(l, rec->owner, &ok);
-    o->customer = intern(l, rec->customer, &ok);
+    o->owner = owner ? owner : intern(l, rec->owner, &ok);
+    o->customer = customer ? customer : intern(l, rec->customer, &ok);
     o->currency = intern(l, rec->currency, &ok);
     if (!ok)
         return oom(l);
@@ -280,7 +319,7 @@ static int on_record(const sfsm_record *rec, void *ud)
     o->expected_close = rec->expected_close_ms;
     o->created = rec->created_ms;
     o->entered = rec->stage_entered_ms;
-    o->stage = stage_of(l, rec->stage);
+    o->stage = stage;
     /* a record's version counts its history entries */
     l->ent_hint = rec->version < UINT64_MAX - l->ent_hint ? l->ent_hint + rec->version : UINT64_MAX;
     d->n++;
@@ -484,6 +523,30 @@ static int set_ent_chg(report_data *d, size_t e, uint32_t chg)
     return 0;
 }
 
+/* The changes text of an entry passes the import's rules (a JSON object of
+ * exactly the fields named, each value within its field's limits), checked
+ * by record_check.h on an entry made of only what the rules of changes
+ * look at: the other members are set to values that pass. SFSM_ESTORAGE
+ * naming the opportunity and the version if not. Only for the entries an
+ * as_of report replays, the only ones whose changes are read. */
+static int changes_check(loader *l, const struct pending_change *pc, const char *text)
+{
+    const report_data *d = l->d;
+    sfsm__history_check c;
+    sfsm__history_check_init(&c, rd_id(d, d->opps[l->pend_opp].id));
+    c.next = pc->version;
+    memcpy(c.prev_to, "x", 2);
+    sfsm_history_entry h;
+    memset(&h, 0, sizeof h);
+    h.version = pc->version;
+    h.kind = pc->version == 1 ? SFSM_HISTORY_CREATE : SFSM_HISTORY_UPDATE;
+    h.from = pc->version == 1 ? NULL : "x";
+    h.to = "x";
+    h.fields = pc->fields;
+    h.changes = text;
+    return sfsm__history_check_entry(&c, &h);
+}
+
 /* Ends the current opportunity: its buffered changes are parsed if its
  * history goes past as_of, otherwise dropped (its stored state is its state
  * at as_of). */
@@ -499,15 +562,20 @@ static int flush_pending(loader *l)
                 return oom(l);
             rd_change *c = &d->chg[d->nchg];
             memset(c, 0, sizeof *c);
-            int prc = parse_changes(l, l->pend.data + l->pv[i].off, c);
+            const char *text = l->pend.data + l->pv[i].off;
+            if (changes_check(l, &l->pv[i], text))
+                return loader_bad(l);
+            int prc = parse_changes(l, text, c);
             if (prc == -2)
                 return oom(l);
-            if (prc)
+            if (prc) {
+                char label[SFSM_LABEL_SIZE];
                 return l->rc = sfsm_error_set(SFSM_ESTORAGE,
-                                              "report '%s': opportunity '%.*s', history version %llu: stored changes "
-                                              "are not a valid JSON object",
-                                              l->report, SFSM_MAX_ID, rd_id(d, d->opps[l->pend_opp].id),
+                                              "report '%s': stored opportunity '%s': history version %llu: changes: "
+                                              "not a valid JSON object",
+                                              l->report, sfsm__label(label, rd_id(d, d->opps[l->pend_opp].id)),
                                               (unsigned long long)l->pv[i].version);
+            }
             if (set_ent_chg(d, l->pv[i].ent, (uint32_t)++d->nchg))
                 return oom(l);
         }
@@ -519,9 +587,35 @@ static int flush_pending(loader *l)
     return rc;
 }
 
+/* SFSM_ESTORAGE naming the current opportunity, then what is wrong. */
+static int entry_bad(loader *l, const char *fmt, ...) SFSM_PRINTF(2, 3);
+
+static int entry_bad(loader *l, const char *fmt, ...)
+{
+    char label[SFSM_LABEL_SIZE], msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return l->rc = sfsm_error_set(SFSM_ESTORAGE, "report '%s': stored opportunity '%s': %s", l->report,
+                                  sfsm__label(label, rd_id(l->d, l->d->opps[l->cur].id)), msg);
+}
+
 static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
 {
     report_data *d = l->d;
+    /* What a report computes with must be sound (the rules of import,
+     * record_check.h; the texts are checked where a report reads them):
+     * versions 1, 2, 3, … in order, times within +-(2^53-1), a known kind. */
+    uint64_t expect = (uint64_t)d->opps[l->cur].nhist + 1;
+    if (h->version != expect)
+        return entry_bad(l, "history: entry %llu has version %llu (versions run 1, 2, 3, ... without gaps)",
+                         (unsigned long long)expect, (unsigned long long)h->version);
+    if (h->at_ms < -SFSM_SAFE_INTEGER || h->at_ms > SFSM_SAFE_INTEGER)
+        return entry_bad(l, "history version %llu: at_ms: %lld is outside -%lld..%lld", (unsigned long long)expect,
+                         (long long)h->at_ms, (long long)SFSM_SAFE_INTEGER, (long long)SFSM_SAFE_INTEGER);
+    if (h->kind < SFSM_HISTORY_CREATE || h->kind > SFSM_HISTORY_MIGRATE)
+        return entry_bad(l, "history version %llu: kind: %d is not a kind", (unsigned long long)expect, h->kind);
     if (l->want_changes) {
         if (l->pend_opp != l->cur) {
             int rc = flush_pending(l);
@@ -543,7 +637,7 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
         return oom(l);
     rd_entry *x = &d->ent[d->nent];
     x->at = h->at_ms;
-    x->kind = (uint8_t)(h->kind > 0 && h->kind < 255 ? h->kind : 0);
+    x->kind = (uint8_t)h->kind;
     /* Histories are chains (each entry starts where the previous ended):
      * only the first entry's `from` needs a look-up. */
     x->from = d->opps[l->cur].nhist ? d->ent[d->nent - 1].to : (int16_t)stage_of(l, h->from);
@@ -555,6 +649,7 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
         l->pv[l->pn].ent = d->nent;
         l->pv[l->pn].version = h->version;
         l->pv[l->pn].off = l->pend.len;
+        l->pv[l->pn].fields = h->fields;
         sfsm__buf_add(&l->pend, h->changes, strlen(h->changes) + 1);
         if (l->pend.failed)
             return oom(l);
@@ -587,6 +682,31 @@ static void trim_history(loader *l, size_t i)
     o->nhist = 0;
 }
 
+/* Opportunity i, whose entries are the last ones read, is complete: its
+ * history must end where the record stands (else the reports that read the
+ * history and those that read the record would disagree), then what the
+ * report does not read is dropped. */
+static int finish_history(loader *l, size_t i)
+{
+    report_data *d = l->d;
+    rd_opp *o = &d->opps[i];
+    if (!o->nhist) {
+        l->cur = (long)i;
+        return entry_bad(l, "history: none (a stored opportunity has at least its create entry)");
+    }
+    const rd_entry *last = &d->ent[o->hist + o->nhist - 1];
+    if (last->to != o->stage) {
+        char label[SFSM_LABEL_SIZE];
+        l->cur = (long)i;
+        return entry_bad(l, "stage: '%s', but its last history entry (version %u) ends at %s%s%s", d->p->stages[o->stage].name,
+                         o->nhist, last->to >= 0 ? "'" : "a stage pipeline '",
+                         last->to >= 0 ? d->p->stages[last->to].name : sfsm__label(label, d->p->name),
+                         last->to >= 0 ? "'" : "' does not have");
+    }
+    trim_history(l, i);
+    return 0;
+}
+
 /* 1 if opportunity i's id is id (its length is known: no strlen). */
 static int opp_id_is(const report_data *d, size_t i, const char *id)
 {
@@ -616,9 +736,8 @@ static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
     l->have_last = 1;
     if (l->cur >= 0) {   /* the last opportunity is complete */
         int rc = l->want_changes ? flush_pending(l) : 0;
-        if (rc)
+        if (rc || (rc = finish_history(l, (size_t)l->cur)))
             return rc;
-        trim_history(l, (size_t)l->cur);
     }
     l->cur = -1;
     /* A store delivering in scan order meets the cursor; one delivering in
@@ -656,9 +775,10 @@ static int on_entry(const sfsm_history_entry *h, void *ud)
 
 static int on_team(const char *owner, const char *team, void *ud)
 {
-    (void)team;
     loader *l = ud;
     int ok = 1;
+    if (sfsm__team_check(owner, team))
+        return loader_bad(l);
     uint32_t ix = intern(l, owner, &ok);
     if (!ok || sfsm__grow((void **)&l->team, &l->team_cap, l->team_n + 1, sizeof *l->team))
         return oom(l);
@@ -671,6 +791,8 @@ static int on_member(const char *owner, const char *team, void *ud)
     loader *l = ud;
     report_data *d = l->d;
     int ok = 1;
+    if (sfsm__team_check(owner, team))
+        return loader_bad(l);
     if (sfsm__grow((void **)&d->mem, &d->mem_cap, d->nmem + 1, sizeof *d->mem))
         return oom(l);
     rd_member *m = &d->mem[d->nmem];
@@ -687,6 +809,8 @@ static int on_target(const sfsm_target *t, void *ud)
     loader *l = ud;
     report_data *d = l->d;
     int ok = 1;
+    if (sfsm__target_check(t))
+        return loader_bad(l);
     if (sfsm__grow((void **)&d->tgt, &d->tgt_cap, d->ntgt + 1, sizeof *d->tgt))
         return oom(l);
     rd_target *x = &d->tgt[d->ntgt];
@@ -801,12 +925,15 @@ static int64_t *pay_sum(loader *l, const char *id)
 static int pay_flush(loader *l)
 {
     for (size_t i = 0; i < l->pay_qn; i++) {
-        int64_t *sum = pay_sum(l, l->pay_ids.data + l->pay_q[i].off);
+        const char *id = l->pay_ids.data + l->pay_q[i].off;
+        int64_t *sum = pay_sum(l, id);
         if (!sum)
             return oom(l);
         /* reported once everything is read, as when the report summed them */
-        if (__builtin_add_overflow(*sum, l->pay_q[i].amount, sum))
+        if (__builtin_add_overflow(*sum, l->pay_q[i].amount, sum) && !l->pay_overflow) {
             l->pay_overflow = 1;
+            sfsm__label(l->pay_overflow_id, id);
+        }
     }
     l->pay_qn = 0;
     l->pay_ids.len = 0;
@@ -821,7 +948,9 @@ static int on_payment(const sfsm_payment *p, void *ud)
 {
     loader *l = ud;
     report_data *d = l->d;
-    if (!p->opp_id || (d->as_of && p->at_ms > d->as_of))
+    if (sfsm__payment_check(p))
+        return loader_bad(l);
+    if (d->as_of && p->at_ms > d->as_of)
         return 0;
     l->pay_q[l->pay_qn].amount = p->amount;
     l->pay_q[l->pay_qn].off = l->pay_ids.len;
@@ -881,8 +1010,8 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
             rc = flush_pending(l);
         if (rc)
             return l->rc ? l->rc : rc;
-        if (l->cur >= 0)
-            trim_history(l, (size_t)l->cur);
+        if (l->cur >= 0 && (rc = finish_history(l, (size_t)l->cur)))
+            return rc;
     }
     /* Opportunities history_scan did not deliver (or all, without it). */
     for (size_t i = 0; i < d->n && !no_history; i++) {
@@ -898,13 +1027,15 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
         o->hist = d->nent;
         l->cur = (long)i;
         rc = s->ops.read_history(s->backend, l->last.data, on_entry, l);
-        if (rc == SFSM_ENOTFOUND && !l->rc)
+        int gone = rc == SFSM_ENOTFOUND && !l->rc;
+        if (gone)
             rc = SFSM_OK;   /* gone since the scan (a backend with deletes) */
         if (!rc)
             rc = flush_pending(l);
+        if (!rc && !gone)
+            rc = finish_history(l, i);
         if (rc)
             return l->rc ? l->rc : rc;
-        trim_history(l, i);
     }
     l->have_last = 0;
     if ((l->extra & RD_TEAMS) && (rc = s->ops.team_scan(s->backend, NULL, on_member, l)))
@@ -1069,7 +1200,8 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     sfsm__free(l.stray_sum);
     str_free(&l.stray);
     if (!rc && l.pay_overflow)   /* the message of sfsm__sum */
-        rc = sfsm_error_set(SFSM_EINVAL, "report '%s': the sum of payments overflows int64", name);
+        rc = sfsm_error_set(SFSM_EINVAL, "report '%s': the sum of payments overflows int64 (opportunity '%s')", name,
+                            l.pay_overflow_id);
     if (rc) {
         sfsm__free(l.team);
         sfsm__rd_free(d);

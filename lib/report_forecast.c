@@ -28,14 +28,14 @@ static int collect(const report_data *d, money_rows *m)
         int won;
         int64_t at = sfsm__rd_first_won(d, o, &won);
         if (won && rd_in_period(d, at))
-            rc = sfsm__money_add(m, d, K_CLOSED, o->currency, o->amount, 100, NAME);
+            rc = sfsm__money_add(m, d, K_CLOSED, o->currency, o->amount, 100, NAME, rd_id(d, o->id));
         if (rc || rd_outcome(d, o->stage) != SFSM_OUTCOME_OPEN || !o->expected_close ||
             !rd_in_period(d, o->expected_close))
             continue;
         const stage_def *st = &d->p->stages[o->stage];
         int k = key_of(st->forecast);
         if (k >= 0)
-            rc = sfsm__money_add(m, d, (uint32_t)k, o->currency, o->amount, st->probability, NAME);
+            rc = sfsm__money_add(m, d, (uint32_t)k, o->currency, o->amount, st->probability, NAME, rd_id(d, o->id));
     }
     return rc;
 }

@@ -240,6 +240,15 @@ int64_t sfsm__floor_div(int64_t a, int64_t b);
 int64_t sfsm__median(int64_t *v, size_t n);
 /* Adds v to *acc; SFSM_EINVAL naming the report and what on overflow. */
 int sfsm__sum(int64_t *acc, int64_t v, const char *report, const char *what, const char *currency);
+/* As sfsm__sum, the message also naming opportunity opp (NULL: none), the
+ * one whose value made the sum overflow. */
+int sfsm__sum_opp(int64_t *acc, int64_t v, const char *report, const char *what, const char *currency,
+                  const char *opp);
+/* The duration from start to end into *out: 0 when end is not after start
+ * (a clock behind the data, servers with skewed clocks: a duration is never
+ * negative); SFSM_EINVAL naming the report, opportunity opp and what when
+ * end - start does not fit in int64. */
+int sfsm__duration(int64_t end, int64_t start, int64_t *out, const char *report, const char *what, const char *opp);
 /* A weighted total (Σ amount × probability) to its rounded-down /100 value. */
 int sfsm__weighted(rd_i128 w, int64_t *out, const char *report, const char *currency);
 
@@ -268,9 +277,10 @@ typedef struct money_rows {
     size_t n, cap;
 } money_rows;
 
-/* Adds one opportunity; SFSM_EINVAL on overflow, SFSM_ENOMEM. */
+/* Adds one opportunity (id opp, named if its amount overflows the sum);
+ * SFSM_EINVAL on overflow, SFSM_ENOMEM. */
 int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t currency, int64_t amount,
-                    int probability, const char *report);
+                    int probability, const char *report, const char *opp);
 /* Rounds the weighted sums and sorts by key, then currency (NULL first). */
 int sfsm__money_finish(money_rows *m, const report_data *d, const char *report);
 void sfsm__money_free(money_rows *m);

@@ -16,7 +16,7 @@ int sfsm_report_pipeline(sfsm_engine *e, const sfsm_report_filter *f, sfsm_repor
         if (o->stage < 0 || (d.has_period && (!o->expected_close || !rd_in_period(&d, o->expected_close))))
             continue;
         rc = sfsm__money_add(&m, &d, (uint32_t)o->stage, o->currency, o->amount,
-                             d.p->stages[o->stage].probability, NAME);
+                             d.p->stages[o->stage].probability, NAME, rd_id(&d, o->id));
     }
     if (!rc)
         rc = sfsm__money_finish(&m, &d, NAME);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "record_check.h"
 #include "report_impl.h"
 
 #define NAME "receivables"
@@ -58,12 +59,19 @@ static int compute(report_data *d, sfsm_report *r, recv_sum **sv, size_t *sn, in
             (*sv)[(*sn)++] = (recv_sum){ o->owner, o->currency, 0, 0, 0 };
         recv_sum *s = &(*sv)[g];
         const char *cur = rd_s(d, o->currency);
-        int64_t outstanding;
-        if (__builtin_sub_overflow(o->amount, collected, &outstanding))
-            rc = sfsm_error_set(SFSM_EINVAL, "report '" NAME "': outstanding amount overflows int64");
-        if (!rc && !(rc = sfsm__sum(&s->won, o->amount, NAME, "won amounts", cur)) &&
-            !(rc = sfsm__sum(&s->collected, collected, NAME, "collected amounts", cur)))
-            rc = sfsm__sum(&s->outstanding, outstanding, NAME, "outstanding amounts", cur);
+        int64_t outstanding, outstanding_ms = 0;
+        if (__builtin_sub_overflow(o->amount, collected, &outstanding)) {
+            char label[SFSM_LABEL_SIZE];
+            rc = sfsm_error_set(SFSM_EINVAL,
+                                "report '" NAME "': opportunity '%s': the outstanding amount (%lld - %lld) overflows int64",
+                                sfsm__label(label, id), (long long)o->amount, (long long)collected);
+        }
+        if (!rc && !(rc = sfsm__sum_opp(&s->won, o->amount, NAME, "won amounts", cur, id)) &&
+            !(rc = sfsm__sum_opp(&s->collected, collected, NAME, "collected amounts", cur, id)))
+            rc = sfsm__sum_opp(&s->outstanding, outstanding, NAME, "outstanding amounts", cur, id);
+        /* as_of - won_ms: 0 when the clock is behind the won time */
+        if (!rc && found && outstanding > 0)
+            rc = sfsm__duration(d->now, won_ms, &outstanding_ms, NAME, "the time outstanding (now - won_ms)", id);
         if (rc)
             break;
         size_t row = sfsm__rt_row(r);
@@ -76,7 +84,7 @@ static int compute(report_data *d, sfsm_report *r, recv_sum **sv, size_t *sn, in
         if (found) {
             sfsm__rt_int(r, row, 6, won_ms);
             if (outstanding > 0)
-                sfsm__rt_int(r, row, 7, d->now - won_ms);
+                sfsm__rt_int(r, row, 7, outstanding_ms);
         }
     }
     sfsm__rg_free(&map);

@@ -19,6 +19,7 @@ typedef struct stale_row {
      * offsets: only the text of an id is read then, prefetched) */
     uint32_t id_len, owner, customer;
     int32_t stage;
+    int64_t days;       /* in the stage */
 } stale_row;
 
 int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
@@ -44,7 +45,13 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
             continue;
         int days = d.p->stages[o->stage].stale_days;
         int64_t in_stage;
-        if (days <= 0 || __builtin_sub_overflow(d.now, o->entered, &in_stage) || in_stage <= (int64_t)days * DAY_MS)
+        if (days <= 0)
+            continue;
+        /* 0 when the clock is behind the stage entry: not stale */
+        if ((rc = sfsm__duration(d.now, o->entered, &in_stage, NAME, "the time in stage (now - entered_ms)",
+                                 rd_id(&d, o->id))))
+            break;
+        if (in_stage <= (int64_t)days * DAY_MS)
             continue;
         if (sfsm__grow((void **)&v, &cap, n + 1, sizeof *v) ||
             sfsm__grow((void **)&order, &ocap, n + 1, sizeof *order)) {
@@ -54,7 +61,9 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
         size_t id_size = rd_id_size(&d, o->id);
         /* the sign bit flipped: unsigned order is the signed times' order */
         order[n] = (rd_sort){ (uint64_t)o->entered ^ (UINT64_C(1) << 63), n };
-        v[n++] = (stale_row){ o->entered, rd_id(&d, o->id), (uint32_t)id_size - 1, o->owner, o->customer, o->stage };
+        v[n++] = (stale_row){ o->entered,    rd_id(&d, o->id), (uint32_t)id_size - 1,
+                              o->owner,      o->customer,      o->stage,
+                              in_stage / DAY_MS };
         /* the text cells' bytes, for one reservation */
         text += id_size + rd_size(&d, o->owner) + rd_size(&d, o->customer);
         text += stage_len[o->stage] + 1;
@@ -79,7 +88,7 @@ int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report *
             sfsm__rt_rd_text(r, row, 2, &d, x->owner);
             sfsm__rt_rd_text(r, row, 3, &d, x->customer);
             sfsm__rt_int(r, row, 4, x->entered);
-            sfsm__rt_int(r, row, 5, (d.now - x->entered) / DAY_MS);
+            sfsm__rt_int(r, row, 5, x->days);
             sfsm__rt_int(r, row, 6, d.p->stages[x->stage].stale_days);
         }
         rc = sfsm__rt_finish(r, out);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "record_check.h"
 #include "report_impl.h"
 
 int64_t sfsm__floor_div(int64_t a, int64_t b)
@@ -58,11 +59,35 @@ int64_t sfsm__median(int64_t *v, size_t n)
     return v[k];
 }
 
+int sfsm__sum_opp(int64_t *acc, int64_t v, const char *report, const char *what, const char *currency,
+                  const char *opp)
+{
+    if (!__builtin_add_overflow(*acc, v, acc))
+        return SFSM_OK;
+    char label[SFSM_LABEL_SIZE];
+    return sfsm_error_set(SFSM_EINVAL, "report '%s': the sum of %s%s%s overflows int64%s%s%s", report, what,
+                          currency ? " in " : "", currency ? currency : "", opp ? " (adding opportunity '" : "",
+                          opp ? sfsm__label(label, opp) : "", opp ? "')" : "");
+}
+
 int sfsm__sum(int64_t *acc, int64_t v, const char *report, const char *what, const char *currency)
 {
-    if (__builtin_add_overflow(*acc, v, acc))
-        return sfsm_error_set(SFSM_EINVAL, "report '%s': the sum of %s%s%s overflows int64", report, what,
-                              currency ? " in " : "", currency ? currency : "");
+    return sfsm__sum_opp(acc, v, report, what, currency, NULL);
+}
+
+int sfsm__duration(int64_t end, int64_t start, int64_t *out, const char *report, const char *what, const char *opp)
+{
+    int64_t ms;
+    if (end <= start) {
+        *out = 0;   /* a clock behind the data: never a negative duration */
+        return SFSM_OK;
+    }
+    if (__builtin_sub_overflow(end, start, &ms)) {
+        char label[SFSM_LABEL_SIZE];
+        return sfsm_error_set(SFSM_EINVAL, "report '%s': opportunity '%s': %s (%lld - %lld ms) overflows int64", report,
+                              sfsm__label(label, opp), what, (long long)end, (long long)start);
+    }
+    *out = ms;
     return SFSM_OK;
 }
 
@@ -154,7 +179,7 @@ int sfsm__cmp_null_first(const char *a, const char *b)
 }
 
 int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t currency, int64_t amount,
-                    int probability, const char *report)
+                    int probability, const char *report, const char *opp)
 {
     int added;
     long g = sfsm__rg_get(&m->map, key, currency, &added);
@@ -170,7 +195,7 @@ int sfsm__money_add(money_rows *m, const report_data *d, uint32_t key, uint32_t 
     }
     money_row *r = &m->v[g];
     r->count++;
-    int rc = sfsm__sum(&r->amount, amount, report, "amounts", rd_s(d, currency));
+    int rc = sfsm__sum_opp(&r->amount, amount, report, "amounts", rd_s(d, currency), opp);
     if (rc)
         return rc;
     r->w += (rd_i128)amount * probability;

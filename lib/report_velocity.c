@@ -9,6 +9,9 @@
 
 #define NAME "velocity"
 
+static const char STAY[] = "a stay (leaving - entering the stage)";
+static const char CYCLE[] = "the cycle (first won - created)";
+
 typedef struct ms_list {
     uint32_t owner;   /* cycle groups only */
     int64_t *v;
@@ -16,12 +19,18 @@ typedef struct ms_list {
     int64_t sum;
 } ms_list;
 
-static int ms_add(ms_list *l, int64_t ms, const char *what)
+/* Adds the duration from start to end (0 if end precedes start: a clock
+ * behind the data) of opportunity opp. */
+static int ms_add(ms_list *l, int64_t end, int64_t start, const char *what, const char *opp)
 {
+    int64_t ms;
+    int rc = sfsm__duration(end, start, &ms, NAME, what, opp);
+    if (rc)
+        return rc;
     if (sfsm__grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v))
         return sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
     l->v[l->n++] = ms;
-    return sfsm__sum(&l->sum, ms, NAME, what, NULL);
+    return sfsm__sum_opp(&l->sum, ms, NAME, what == STAY ? "stay durations" : "cycle times", NULL, opp);
 }
 
 static _Thread_local const report_data *t_data;
@@ -56,7 +65,7 @@ static int stays(const report_data *d, const rd_opp *o, ms_list *stage)
         if (started && h[k].to == cur)
             continue;
         if (started && cur >= 0 && rd_in_period(d, h[k].at)) {
-            int rc = ms_add(&stage[cur], h[k].at - start, "stay durations");
+            int rc = ms_add(&stage[cur], h[k].at, start, STAY, rd_id(d, o->id));
             if (rc)
                 return rc;
         }
@@ -100,7 +109,7 @@ int sfsm_report_velocity(sfsm_engine *e, const sfsm_report_filter *f, sfsm_repor
             memset(&cyc[ncyc], 0, sizeof *cyc);
             cyc[ncyc++].owner = owner;
         }
-        rc = ms_add(&cyc[g], at - o->created, "cycle times");
+        rc = ms_add(&cyc[g], at, o->created, CYCLE, rd_id(&d, o->id));
     }
     if (!rc) {
         t_data = &d;

@@ -1,0 +1,371 @@
+/*
+ * Reports on hostile data: an injected clock at the ends of int64 or behind
+ * the data, stored times, amounts, texts and history entries a corrupt
+ * store or a buggy backend hands back (tamper.h), and the JSON of a report.
+ * The rule: a clear error or a correct answer, never a negative duration, a
+ * wrapped sum, invalid JSON or a silently wrong number. Run on the memory
+ * store and (SFSM_TEST_STORE=sqlite) on SQLite; also under ASan+UBSan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <salesfsm/salesfsm.h>
+
+#include "report_impl.h"
+#include "safe_int.h"
+#include "tamper.h"
+
+#define DAY INT64_C(86400000)
+#define T0 INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+#define Q1_TO (T0 + 90 * DAY)     /* 2026-04-01 */
+
+static const sfsm_actor MGR = { "Mei", "manager" };
+
+typedef struct fx {
+    sfsm_pipeline *p;
+    sfsm_store *s;
+    sfsm_engine *e;
+    int64_t now;
+} fx;
+
+static int64_t clock_of(void *ud)
+{
+    return ((fx *)ud)->now;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->now = T0;
+    assert_int_equal(sfsm_pipeline_default(&f->p), SFSM_OK);
+    f->s = tamper_open();
+    assert_int_equal(sfsm_engine_new(&f->e, f->p, f->s), SFSM_OK);
+    assert_int_equal(sfsm_engine_set_clock(f->e, clock_of, f), SFSM_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    sfsm_engine_free(f->e);
+    tamper_close(f->s);
+    sfsm_pipeline_free(f->p);
+    free(f);
+    return 0;
+}
+
+/* Creates opportunity id at time at, then fires the events (NULL-ended) a
+ * day apart. */
+static void mk(fx *f, const char *id, int64_t at, int64_t amount, ...)
+{
+    sfsm_create_options o = SFSM_CREATE_OPTIONS_INIT;
+    o.id = id;
+    o.customer = "Acme";
+    o.owner = "ravi";
+    o.amount = amount;
+    o.currency = amount ? "CNY" : NULL;
+    o.expected_close_ms = T0 + 30 * DAY;
+    f->now = at;
+    sfsm_opp *h = NULL;
+    int rc = sfsm_opp_create_ext(f->e, &o, &h);
+    if (rc)
+        fail_msg("create %s: %s", id, sfsm_errmsg());
+    va_list ap;
+    va_start(ap, amount);
+    const char *ev;
+    while ((ev = va_arg(ap, const char *)) != NULL) {
+        f->now += DAY;
+        if ((rc = sfsm_fire(f->e, h, ev, &MGR, strcmp(ev, "lose") == 0 ? "price" : NULL)))
+            fail_msg("fire %s on %s: %s", ev, id, sfsm_errmsg());
+    }
+    va_end(ap);
+    sfsm_opp_free(h);
+}
+
+#define WON "qualify", "quote", "negotiate", "sign"
+
+enum { R_PIPELINE, R_FORECAST, R_FUNNEL, R_WIN_RATE, R_VELOCITY, R_STALE, R_CALIBRATION, R_ATTAINMENT,
+       R_RECEIVABLES, R_COUNT };
+static const char *const rname[R_COUNT] = { "pipeline", "forecast", "funnel", "win_rate", "velocity",
+                                            "stale", "calibration", "attainment", "receivables" };
+
+/* Runs report k with filter base (the period Q1 2026 for the two that need
+ * one, when base has none). */
+static int run(fx *f, int k, const sfsm_report_filter *base, sfsm_report **out)
+{
+    sfsm_report_filter flt = *base;
+    if ((k == R_FORECAST || k == R_ATTAINMENT) && !flt.from_ms && !flt.to_ms) {
+        flt.from_ms = T0;
+        flt.to_ms = Q1_TO;
+    }
+    *out = (sfsm_report *)f;   /* must become NULL on failure */
+    switch (k) {
+    case R_PIPELINE: return sfsm_report_pipeline(f->e, &flt, out);
+    case R_FORECAST: return sfsm_report_forecast(f->e, &flt, out);
+    case R_FUNNEL: return sfsm_report_funnel(f->e, &flt, out);
+    case R_WIN_RATE: return sfsm_report_win_rate(f->e, &flt, out);
+    case R_VELOCITY: return sfsm_report_velocity(f->e, &flt, out);
+    case R_STALE: return sfsm_report_stale(f->e, &flt, out);
+    case R_CALIBRATION: return sfsm_report_calibration(f->e, &flt, out);
+    case R_ATTAINMENT: return sfsm_report_attainment(f->e, &flt, out);
+    default: return sfsm_report_receivables(f->e, &flt, out);
+    }
+}
+
+/* Report k must fail with rc, leaving *out NULL, and a message naming each
+ * of the NULL-terminated needles. */
+static void expect_fail(fx *f, int k, const sfsm_report_filter *flt, int rc, ...)
+{
+    sfsm_report *r;
+    int got = run(f, k, flt, &r);
+    if (got != rc)
+        fail_msg("report %s: expected %s, got %s (%s)", rname[k], sfsm_strerror(rc), sfsm_strerror(got),
+                 got ? sfsm_errmsg() : "a table");
+    assert_null(r);
+    va_list ap;
+    va_start(ap, rc);
+    const char *needle;
+    while ((needle = va_arg(ap, const char *)) != NULL)
+        if (!strstr(sfsm_errmsg(), needle))
+            fail_msg("report %s: message \"%s\" does not name \"%s\"", rname[k], sfsm_errmsg(), needle);
+    va_end(ap);
+}
+
+static sfsm_report *expect_ok(fx *f, int k, const sfsm_report_filter *flt)
+{
+    sfsm_report *r;
+    int rc = run(f, k, flt, &r);
+    if (rc)
+        fail_msg("report %s: %s: %s", rname[k], sfsm_strerror(rc), sfsm_errmsg());
+    return r;
+}
+
+/* The row whose column `key` is the text `val`, or SIZE_MAX. */
+static size_t row_of(const sfsm_report *r, const char *key, const char *val)
+{
+    size_t c;
+    assert_int_equal(sfsm_report_column(r, key, &c), SFSM_OK);
+    for (size_t i = 0; i < sfsm_report_row_count(r); i++) {
+        const char *t = sfsm_report_text(r, i, c);
+        if (t && strcmp(t, val) == 0)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static int64_t cell(const sfsm_report *r, size_t row, const char *colname, int *is_null)
+{
+    size_t c;
+    assert_int_equal(sfsm_report_column(r, colname, &c), SFSM_OK);
+    *is_null = sfsm_report_is_null(r, row, c);
+    return sfsm_report_int(r, row, c);
+}
+
+/* No integer cell of a duration column (…_ms but not a stored time, days)
+ * is negative. */
+static void no_negative_duration(const sfsm_report *r)
+{
+    static const char *const cols[] = { "avg_ms", "median_ms", "outstanding_ms", "days_in_stage" };
+    for (size_t k = 0; k < 4; k++) {
+        size_t c;
+        if (sfsm_report_column(r, cols[k], &c) != SFSM_OK)
+            continue;
+        for (size_t i = 0; i < sfsm_report_row_count(r); i++)
+            if (sfsm_report_int(r, i, c) < 0)
+                fail_msg("report %s row %zu: %s is %lld", sfsm_report_name(r), i, cols[k],
+                         (long long)sfsm_report_int(r, i, c));
+    }
+}
+
+/* ---- the clock at the ends of int64 ---- */
+
+/* A deal won in 1969, unpaid, and one open since then: with the clock at
+ * INT64_MAX the time outstanding and the time in stage do not fit in int64:
+ * SFSM_EINVAL naming the opportunity, in release and sanitizer builds
+ * alike (was: a negative outstanding_ms, or the stale deal left out). The
+ * same through as_of. Everything else still reports. */
+static void test_clock_far_ahead(void **state)
+{
+    fx *f = *state;
+    mk(f, "old-won", -400 * DAY, 500000, WON, NULL);
+    mk(f, "old-open", -400 * DAY, 700000, "qualify", NULL);
+    f->now = INT64_MAX;
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    expect_fail(f, R_RECEIVABLES, &none, SFSM_EINVAL, "old-won", "overflows", NULL);
+    expect_fail(f, R_STALE, &none, SFSM_EINVAL, "old-open", "overflows", NULL);
+    sfsm_report_filter late = SFSM_REPORT_FILTER_INIT;
+    late.as_of_ms = INT64_MAX;
+    f->now = T0;
+    expect_fail(f, R_RECEIVABLES, &late, SFSM_EINVAL, "old-won", NULL);
+    expect_fail(f, R_STALE, &late, SFSM_EINVAL, "old-open", NULL);
+    /* the others do not subtract the clock */
+    f->now = INT64_MAX;
+    for (int k = 0; k < R_COUNT; k++)
+        if (k != R_RECEIVABLES && k != R_STALE) {
+            sfsm_report *r = expect_ok(f, k, &none);
+            no_negative_duration(r);
+            sfsm_report_free(r);
+        }
+}
+
+/* The clock at INT64_MIN is far behind every time stored: nothing is
+ * outstanding for any time, nothing stale (was: INT64_MIN - won_ms, which
+ * wraps). */
+static void test_clock_far_behind(void **state)
+{
+    fx *f = *state;
+    mk(f, "w", T0, 500000, WON, NULL);
+    mk(f, "open", T0 - 200 * DAY, 700000, NULL);
+    f->now = INT64_MIN;
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    sfsm_report *r = expect_ok(f, R_RECEIVABLES, &none);
+    size_t row = row_of(r, "id", "w");
+    assert_true(row != SIZE_MAX);
+    int is_null;
+    assert_int_equal(cell(r, row, "outstanding_ms", &is_null), 0);
+    assert_false(is_null);
+    sfsm_report_free(r);
+    r = expect_ok(f, R_STALE, &none);
+    assert_int_equal(sfsm_report_row_count(r), 0);
+    sfsm_report_free(r);
+}
+
+/* A clock behind the data (now before a won time, a stage entry, a
+ * creation): a duration whose end precedes its start counts as 0 — zero ms
+ * outstanding, not stale — and never as a negative number. */
+static void test_clock_behind(void **state)
+{
+    fx *f = *state;
+    mk(f, "w", T0, 500000, WON, NULL);              /* won at T0 + 4 days */
+    mk(f, "lead", T0 - 100 * DAY, 300000, NULL);   /* in lead since T0 - 100 days */
+    f->now = T0 + 2 * DAY;   /* behind w's won time; lead: 102 days, stale */
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    sfsm_report *r = expect_ok(f, R_RECEIVABLES, &none);
+    size_t row = row_of(r, "id", "w");
+    assert_true(row != SIZE_MAX);
+    int is_null;
+    assert_int_equal(cell(r, row, "won_ms", &is_null), T0 + 4 * DAY);
+    assert_int_equal(cell(r, row, "outstanding_ms", &is_null), 0);
+    assert_false(is_null);
+    assert_int_equal(cell(r, row, "outstanding", &is_null), 500000);
+    sfsm_report_free(r);
+    r = expect_ok(f, R_STALE, &none);
+    assert_int_equal(sfsm_report_row_count(r), 1);
+    assert_true(row_of(r, "id", "lead") == 0);
+    assert_int_equal(cell(r, 0, "days_in_stage", &is_null), 102);
+    sfsm_report_free(r);
+    /* behind the lead's entry too: not stale (0 days) */
+    f->now = T0 - 101 * DAY;
+    r = expect_ok(f, R_STALE, &none);
+    assert_int_equal(sfsm_report_row_count(r), 0);
+    sfsm_report_free(r);
+    r = expect_ok(f, R_RECEIVABLES, &none);
+    assert_int_equal(cell(r, row_of(r, "id", "w"), "outstanding_ms", &is_null), 0);
+    sfsm_report_free(r);
+}
+
+/* Entries stamped out of order (servers with skewed clocks: a stay that
+ * ends before it starts, a deal won before it was created): 0 ms, not a
+ * negative average or median. */
+static void test_skewed_history(void **state)
+{
+    fx *f = *state;
+    mk(f, "skew", T0, 500000, WON, NULL);   /* versions 2..5 at T0 + 1..4 days */
+    f->now = T0 + 10 * DAY;
+    /* qualified (entered at version 2) left at version 3, stamped 5 days
+     * before it was entered */
+    tamper_add(&(tamper_plant){ T_H_AT, "skew", 3, T0 - 4 * DAY, NULL });
+    /* created after it was won */
+    tamper_add(&(tamper_plant){ T_CREATED, "skew", 0, T0 + 9 * DAY, NULL });
+    tamper_add(&(tamper_plant){ T_H_AT, "skew", 1, T0 + 9 * DAY, NULL });
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    sfsm_report *r = expect_ok(f, R_VELOCITY, &none);
+    no_negative_duration(r);
+    size_t q = row_of(r, "stage", "qualified"), c = row_of(r, "stage", "cycle");
+    assert_true(q != SIZE_MAX && c != SIZE_MAX);
+    int is_null;
+    assert_int_equal(cell(r, q, "stays", &is_null), 1);
+    assert_int_equal(cell(r, q, "avg_ms", &is_null), 0);
+    assert_int_equal(cell(r, q, "median_ms", &is_null), 0);
+    assert_int_equal(cell(r, c, "median_ms", &is_null), 0);
+    sfsm_report_free(r);
+}
+
+/* ---- stored values outside what the library writes ---- */
+
+/* Times at INT64_MIN / INT64_MAX in a record or an entry (only a corrupt
+ * store holds them: the library and the import keep times within
+ * +-(2^53-1)): SFSM_ESTORAGE naming the opportunity and the field, from
+ * every report that reads them (was: a negative or wrapped velocity, and an
+ * abort under UBSan). */
+static void test_stored_time_extremes(void **state)
+{
+    fx *f = *state;
+    mk(f, "t", T0, 500000, WON, NULL);
+    f->now = T0 + 30 * DAY;
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    tamper_add(&(tamper_plant){ T_CREATED, "t", 0, INT64_MIN, NULL });
+    for (int k = 0; k < R_COUNT; k++)
+        expect_fail(f, k, &none, SFSM_ESTORAGE, "'t'", "created_ms", NULL);
+    tamper_clear();
+    tamper_add(&(tamper_plant){ T_ENTERED, "t", 0, INT64_MIN, NULL });
+    expect_fail(f, R_STALE, &none, SFSM_ESTORAGE, "'t'", "stage_entered_ms", NULL);
+    tamper_clear();
+    /* the won entry at INT64_MAX, the one before at INT64_MIN */
+    tamper_add(&(tamper_plant){ T_H_AT, "t", 5, INT64_MAX, NULL });
+    tamper_add(&(tamper_plant){ T_H_AT, "t", 4, INT64_MIN, NULL });
+    for (int k = 0; k < R_COUNT; k++) {
+        if (k == R_STALE || k == R_PIPELINE)
+            continue;   /* read no history without as_of */
+        expect_fail(f, k, &none, SFSM_ESTORAGE, "'t'", "version 4", "at_ms", NULL);
+    }
+}
+
+/* ---- sums ---- */
+
+/* 1025 deals at the largest amount, 2^53 - 1, overflow int64 together:
+ * SFSM_EINVAL naming the report, the currency and the opportunity whose
+ * amount made it overflow; 1024 of them add up exactly. */
+static void test_sum_overflow(void **state)
+{
+    fx *f = *state;
+    char id[32];
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    assert_int_equal(sfsm_engine_begin(f->e), SFSM_OK);
+    for (int i = 0; i < 1024; i++) {
+        snprintf(id, sizeof id, "big-%04d", i);
+        mk(f, id, T0 + i, SFSM_SAFE_INTEGER, NULL);
+    }
+    assert_int_equal(sfsm_engine_commit(f->e), SFSM_OK);
+    sfsm_report *r = expect_ok(f, R_PIPELINE, &none);
+    int is_null;
+    assert_int_equal(cell(r, 0, "amount", &is_null), 1024 * SFSM_SAFE_INTEGER);
+    assert_int_equal(cell(r, 0, "weighted", &is_null), 1024 * SFSM_SAFE_INTEGER / 10);
+    sfsm_report_free(r);
+    mk(f, "big-last", T0 + 2000, SFSM_SAFE_INTEGER, NULL);
+    expect_fail(f, R_PIPELINE, &none, SFSM_EINVAL, "pipeline", "CNY", "overflows", "big-", NULL);
+}
+
+/* An argument runs only the tests it matches (cmocka's filter). */
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_clock_far_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_far_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skewed_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stored_time_extremes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sum_overflow, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
