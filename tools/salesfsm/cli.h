@@ -278,7 +278,8 @@ void jw_null(jsonw *w);
 /* A value that already is JSON text (written as is). */
 void jw_raw(jsonw *w, const char *json);
 /*
- * Ends the document with a newline. Returns rc when it is an error (the
+ * Ends the document with a newline. Commands leave their document open when
+ * a read fails, so that what they printed never looks like a whole answer. Returns rc when it is an error (the
  * command's own failure comes first and keeps its message); otherwise
  * SFSM_OK, or SFSM_ESTORAGE (with sfsm_errmsg naming the member) if a string
  * was not UTF-8 and the document was cut short.

@@ -20,7 +20,8 @@ static int history_json(const cli_store_cmd *cmd, const sfsm_opp *o, jsonw *w)
     (void)o;
     jw_begin_array(w);
     int rc = sfsm_opp_history(cmd->env.engine, cmd->arg, print_entry_json, w);
-    jw_end_array(w);
+    if (rc == SFSM_OK)
+        jw_end_array(w);   /* a failed read leaves the array open: no document that looks whole */
     return rc;
 }
 

@@ -68,7 +68,8 @@ int cmd_list(int argc, char **argv)
     }
     rc = sfsm_scan(env.engine, &f, print_row, &st);
     if (json) {
-        jw_end_array(&w);
+        if (rc == SFSM_OK)
+            jw_end_array(&w);   /* a failed read leaves the array open: no document that looks whole */
         rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu opportunit%s\n", st.count, st.count == 1 ? "y" : "ies");

@@ -136,7 +136,8 @@ int cmd_payments(int argc, char **argv)
     }
     rc = sfsm_payment_list(cmd.env.engine, cmd.arg, print_payment, &st);
     if (cmd.json) {
-        jw_end_array(&w);
+        if (rc == SFSM_OK)
+            jw_end_array(&w);   /* a failed read leaves the array open: no document that looks whole */
         rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu payment%s\n", st.count, st.count == 1 ? "" : "s");

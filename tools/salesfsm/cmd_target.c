@@ -263,7 +263,8 @@ static int target_list(int argc, char **argv)
     }
     rc = sfsm_target_list(env.engine, t.subject_kind, t.subject, (int)y, print_target, &st);
     if (json) {
-        jw_end_array(&w);
+        if (rc == SFSM_OK)
+            jw_end_array(&w);   /* a failed read leaves the array open: no document that looks whole */
         rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu target%s\n", st.count, st.count == 1 ? "" : "s");

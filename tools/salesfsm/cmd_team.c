@@ -94,7 +94,8 @@ static int team_list(int argc, char **argv)
     }
     rc = sfsm_team_list(cmd.env.engine, cmd.arg, print_member, &st);
     if (cmd.json) {
-        jw_end_array(&w);
+        if (rc == SFSM_OK)
+            jw_end_array(&w);   /* a failed read leaves the array open: no document that looks whole */
         rc = jw_finish(&w, rc);
     } else if (rc == SFSM_OK) {
         printf("%zu member%s\n", st.count, st.count == 1 ? "" : "s");
