@@ -10,6 +10,10 @@
 #   bash tools/run.sh fuzz            fuzz every parser of outside input,
 #                                     60 s each (libFuzzer, clang;
 #                                     tests/fuzz/run.sh)
+#   bash tools/run.sh test-valgrind   the C tests under valgrind's memcheck in
+#                                     build-valgrind/, the durability tests
+#                                     at reduced size (FULL=1: full size;
+#                                     tools/valgrind.sh)
 #   bash tools/run.sh coverage        the suite built with gcc --coverage in
 #                                     build-cov/: line and branch % per file
 #                                     of lib/, failing below 90 % branches
@@ -27,8 +31,9 @@ PACKAGES=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libsqlite3
           python3-pip python3-setuptools python3-wheel)
 # Only `run.sh fuzz` needs these: clang and its libFuzzer/sanitizer runtime.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
-# Only `run.sh coverage` needs gcovr.
+# Only `run.sh coverage` needs gcovr, and `run.sh test-valgrind` valgrind.
 COVERAGE_PACKAGES=(gcovr)
+VALGRIND_PACKAGES=(valgrind)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The demo: what `run.sh demo` runs in build/ (one line to change).
@@ -54,12 +59,14 @@ step() {
 
 usage() {
     cat >&2 <<'EOF'
-usage: bash tools/run.sh demo | test | test-sanitize | test-tsan | fuzz | coverage
+usage: bash tools/run.sh demo | test | test-sanitize | test-tsan | test-valgrind | fuzz | coverage
   demo           build into build/ and run the demo
   test           build into build/ and run the whole test suite (ctest)
   test-sanitize  build into build-asan/ with ASan+UBSan and run the suite
   test-tsan      build into build-tsan/ with ThreadSanitizer and run the
                  tests that use threads
+  test-valgrind  build into build-valgrind/ and run the C tests under
+                 valgrind's memcheck (durability tests reduced; FULL=1 full)
   fuzz           fuzz every parser of outside input for 60 s each with
                  libFuzzer (clang, ASan+UBSan), in a temporary directory
   coverage       build into build-cov/ with gcc --coverage, run the suite,
@@ -142,6 +149,10 @@ test-tsan)
 fuzz)
     ensure_packages "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     step "fuzzing every parser of outside input, 60 s each (tests/fuzz/run.sh)" bash tests/fuzz/run.sh 60
+    ;;
+test-valgrind)
+    ensure_packages "${PACKAGES[@]}" "${VALGRIND_PACKAGES[@]}"
+    step "running the C tests under valgrind in build-valgrind/ (tools/valgrind.sh)" bash tools/valgrind.sh build-valgrind
     ;;
 coverage)
     ensure_packages "${PACKAGES[@]}" "${COVERAGE_PACKAGES[@]}"
