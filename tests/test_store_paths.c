@@ -41,7 +41,9 @@ static int64_t env_clock(void *ud)
 static void env_open(env *v)
 {
     assert_int_equal(sfsm_pipeline_default(&v->p), SFSM_OK);
-    assert_int_equal(sfsm_store_open_sqlite(&v->s, v->path, NULL), SFSM_OK);
+    sfsm_sqlite_options o = SFSM_SQLITE_OPTIONS_INIT;
+    o.synchronous = SFSM_SQLITE_SYNC_OFF;   /* throw-away files */
+    assert_int_equal(sfsm_store_open_sqlite(&v->s, v->path, &o), SFSM_OK);
     assert_int_equal(sfsm_engine_new(&v->e, v->p, v->s), SFSM_OK);
     v->now = T0_MS + 10 * DAY_MS;
     assert_int_equal(sfsm_engine_set_clock(v->e, env_clock, v), SFSM_OK);
@@ -495,11 +497,158 @@ static void test_missing_table_after_prepare(void **state)
         check_missing_table(&writes[i], 1);
 }
 
+/* ---- writes an application's trigger refuses ---- */
+
+typedef struct trigger_case {
+    const char *name;     /* of a writes[] case */
+    const char *trigger;  /* "BEFORE <verb> ON <table>" */
+    const char *what;
+} trigger_case;
+
+static const trigger_case refusals[] = {
+    { "create", "BEFORE INSERT ON opp", "insert" },
+    { "fire", "BEFORE UPDATE ON opp", "update" },
+    { "fire", "BEFORE INSERT ON history", "append history" },
+    { "save title", "BEFORE UPDATE ON opp", "update" },
+    { "save attribute", "BEFORE DELETE ON opp_attr", "clear attributes" },
+    { "save attribute", "BEFORE INSERT ON opp_attr", "write attribute" },
+    { "import attribute", "BEFORE INSERT ON opp_attr", "write attribute" },
+    { "import attribute", "BEFORE INSERT ON history", "append history" },
+    { "team set", "BEFORE INSERT ON team_member", "team" },
+    { "team remove", "BEFORE DELETE ON team_member", "team" },
+    { "target set", "BEFORE INSERT ON target", "store target" },
+    { "payment add", "BEFORE INSERT ON payment", "store payment" },
+};
+
+static const call_case *write_case(const char *name)
+{
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        if (strcmp(writes[i].name, name) == 0)
+            return &writes[i];
+    fail_msg("no write case '%s'", name);
+    return NULL;
+}
+
+/* The write fails with ESTORAGE carrying the trigger's words, the store is
+ * as it was, and without the trigger the same write works. */
+static void test_trigger_refuses_writes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        const trigger_case *t = &refusals[i];
+        const call_case *c = write_case(t->name);
+        env v;
+        memset(&v, 0, sizeof v);
+        seed(&v);
+        char sql[256];
+        snprintf(sql, sizeof sql, "CREATE TRIGGER refuse %s BEGIN SELECT RAISE(ABORT, 'refused by policy'); END;",
+                 t->trigger);
+        exec_on(v.path, sql);
+        env_open(&v);
+        if (c->setup)
+            c->setup(&v, 1);
+        char *before = content_of(v.path);
+        int rc = c->run(&v, 1);
+        if (rc != SFSM_ESTORAGE)
+            fail_msg("%s / %s: rc %d (%s), expected ESTORAGE", t->name, t->trigger, rc, sfsm_errmsg());
+        assert_msg_has(t->what);
+        assert_msg_has("refused by policy");
+        char *after = content_of(v.path);
+        if (strcmp(before, after) != 0)
+            fail_msg("%s / %s: a refused write changed the store:\n%s\n---\n%s", t->name, t->trigger, before, after);
+        free(before);
+        free(after);
+        exec_on(v.path, "DROP TRIGGER refuse;");
+        if (c->setup)
+            c->setup(&v, 1);
+        if (c->run(&v, 1) != SFSM_OK)
+            fail_msg("%s: without the trigger: %s", t->name, sfsm_errmsg());
+        env_close(&v);
+        remove_db(v.path);
+    }
+}
+
+/* ---- a batch SQLite rolled back ---- */
+
+/* A trigger's RAISE(ROLLBACK) (standing in for disk full or an I/O error)
+ * undoes the whole batch inside SQLite while a team is stored. From then on
+ * every call in the batch, read or write, is refused instead of reading or
+ * writing outside the batch; the commit fails; nothing of the batch stays;
+ * afterwards the store works. */
+static void test_broken_batch_refuses_every_call(void **state)
+{
+    (void)state;
+    env v;
+    memset(&v, 0, sizeof v);
+    seed(&v);
+    exec_on(v.path, "CREATE TRIGGER boom BEFORE INSERT ON team_member WHEN NEW.team = 'boom'"
+                    " BEGIN SELECT RAISE(ROLLBACK, 'disk full (simulated)'); END;");
+    env_open(&v);
+    char *before = content_of(v.path);
+    OK(sfsm_engine_begin(v.e));
+    OK(do_create(&v, 7));
+    assert_int_equal(sfsm_team_set(v.e, "jo", "boom"), SFSM_ESTORAGE);
+    assert_msg_has("disk full");
+    static int (*const calls[])(env *, int) = {
+        do_open, do_scan_all, do_scan_owner, do_history, do_team_list, do_target_list, do_payment_list,
+        do_report_history, do_report_payments, do_team_set, do_team_remove, do_target_set, do_payment_add,
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        int rc = calls[i](&v, 1);
+        if (rc != SFSM_ESTORAGE)
+            fail_msg("call %zu in the broken batch: rc %d (%s)", i, rc, sfsm_errmsg());
+        assert_msg_has("rolled back by SQLite");
+    }
+    assert_int_equal(sfsm_engine_commit(v.e), SFSM_ESTORAGE);
+    assert_msg_has("rolled back by SQLite");
+    char *after = content_of(v.path);
+    assert_string_equal(after, before);
+    free(after);
+    OK(do_create(&v, 7));
+    OK(do_team_set(&v, 1));
+    env_close(&v);
+    remove_db(v.path);
+    free(before);
+}
+
+/* The same inside a save that holds a savepoint of its own (attributes):
+ * the save fails, later writes of the batch are refused, the commit rolls
+ * the batch back, and nothing of it stays. */
+static void test_broken_save_in_batch(void **state)
+{
+    (void)state;
+    env v;
+    memset(&v, 0, sizeof v);
+    seed(&v);
+    exec_on(v.path, "CREATE TRIGGER boom BEFORE INSERT ON opp_attr WHEN NEW.value = 'boom'"
+                    " BEGIN SELECT RAISE(ROLLBACK, 'disk full (simulated)'); END;");
+    env_open(&v);
+    char *before = content_of(v.path);
+    OK(sfsm_engine_begin(v.e));
+    OK(do_create(&v, 7));
+    open_won(&v, 0);
+    OK(sfsm_opp_set_attr(v.o, "region", "boom"));
+    assert_int_equal(sfsm_opp_save(v.e, v.o), SFSM_ESTORAGE);
+    assert_msg_has("disk full");
+    assert_int_equal(do_create(&v, 8), SFSM_ESTORAGE);
+    assert_int_equal(sfsm_engine_commit(v.e), SFSM_ESTORAGE);
+    char *after = content_of(v.path);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    OK(do_create(&v, 7));
+    env_close(&v);
+    remove_db(v.path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_table_before_prepare),
         cmocka_unit_test(test_missing_table_after_prepare),
+        cmocka_unit_test(test_trigger_refuses_writes),
+        cmocka_unit_test(test_broken_batch_refuses_every_call),
+        cmocka_unit_test(test_broken_save_in_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
