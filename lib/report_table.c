@@ -241,7 +241,17 @@ int sfsm_report_to_json(const sfsm_report *r, char **out, size_t *len)
             if (c)
                 sfsm__buf_adds(&b, ",");
             if (r->types[x] == RT_TEXT) {
-                sfsm__buf_add_json_string(&b, r->text + r->vals[x]);
+                /* control characters are escaped; bytes that are not UTF-8
+                 * (from a corrupt store) cannot be: refused, as export does */
+                const char *s = r->text + r->vals[x];
+                if (!sfsm__utf8_valid(s, strlen(s))) {
+                    sfsm__buf_free(&b);
+                    return sfsm_error_set(SFSM_ESTORAGE,
+                                          "sfsm_report_to_json: report '%s', row %zu, column '%s': the text is not "
+                                          "valid UTF-8 (stored data is corrupt)",
+                                          r->name, i, r->cols[c]);
+                }
+                sfsm__buf_add_json_string(&b, s);
             } else if (r->types[x] == RT_INT) {
                 char num[24];
                 sfsm__buf_add(&b, num, sfsm__format_i64(num, r->vals[x]));

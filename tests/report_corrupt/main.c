@@ -327,6 +327,9 @@ static void test_stored_time_extremes(void **state)
             continue;   /* read no history without as_of */
         expect_fail(f, k, &none, SFSM_ESTORAGE, "'t'", "version 4", "at_ms", NULL);
     }
+    sfsm_report_filter past = SFSM_REPORT_FILTER_INIT;
+    past.as_of_ms = T0 + DAY;
+    expect_fail(f, R_STALE, &past, SFSM_ESTORAGE, "'t'", "version 4", "at_ms", NULL);
 }
 
 /* ---- sums ---- */
@@ -354,6 +357,175 @@ static void test_sum_overflow(void **state)
     expect_fail(f, R_PIPELINE, &none, SFSM_EINVAL, "pipeline", "CNY", "overflows", "big-", NULL);
 }
 
+/* ---- texts and records a corrupt store hands back ---- */
+
+/* A report's JSON is JSON: control characters are escaped, and a text cell
+ * that is not UTF-8 (only a corrupt store has one) is SFSM_ESTORAGE naming
+ * the row and column, as export refuses it (was: the bytes copied raw). */
+static void test_json_text(void **state)
+{
+    (void)state;
+    static const char *const cols[] = { "id", "owner", "n" };
+    sfsm_report *r = sfsm__rt_new("pipeline", cols, 3);
+    assert_non_null(r);
+    size_t row = sfsm__rt_row(r);
+    sfsm__rt_text(r, row, 0, "a");
+    sfsm__rt_text(r, row, 1, "esc \x1b[31m bel \x07 nl \n del \x7f 北京");
+    sfsm__rt_int(r, row, 2, INT64_MIN);
+    char *js = NULL;
+    size_t len = 0;
+    assert_int_equal(sfsm_report_to_json(r, &js, &len), SFSM_OK);
+    assert_int_equal(strlen(js), len);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)js[i] < 0x20)
+            fail_msg("raw control character 0x%02x at byte %zu of %s", (unsigned char)js[i], i, js);
+    assert_non_null(strstr(js, "esc \\u001b[31m bel \\u0007 nl \\n del \x7f 北京"));
+    assert_non_null(strstr(js, "-9223372036854775808"));
+    sfsm_free(js);
+    row = sfsm__rt_row(r);
+    sfsm__rt_text(r, row, 0, "b");
+    sfsm__rt_text(r, row, 1, "cut \xe5\x8c");   /* a character cut short */
+    sfsm__rt_int(r, row, 2, 1);
+    js = (char *)r;
+    len = 7;
+    assert_int_equal(sfsm_report_to_json(r, &js, &len), SFSM_ESTORAGE);
+    assert_null(js);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(sfsm_errmsg(), "row 1"));
+    assert_non_null(strstr(sfsm_errmsg(), "'owner'"));
+    assert_non_null(strstr(sfsm_errmsg(), "UTF-8"));
+    sfsm_report_free(r);
+}
+
+/* Every report checks every record it loads against the rules import
+ * enforces: SFSM_ESTORAGE naming the opportunity and the field (was: a
+ * table with the bad value in it, or a silently wrong sum). */
+static void test_corrupt_records(void **state)
+{
+    fx *f = *state;
+    mk(f, "good", T0, 400000, WON, NULL);
+    mk(f, "bad", T0, 500000, WON, NULL);
+    mk(f, "open", T0, 600000, "qualify", NULL);
+    f->now = T0 + 30 * DAY;
+    const struct {
+        tamper_plant p;
+        const char *field;
+    } cases[] = {
+        { { T_VERSION, "bad", 0, 0, NULL }, "version" },
+        { { T_VERSION, "bad", 0, SFSM_SAFE_INTEGER + 1, NULL }, "version" },
+        { { T_AMOUNT, "bad", 0, -500000, NULL }, "amount" },
+        { { T_AMOUNT, "bad", 0, SFSM_SAFE_INTEGER + 1, NULL }, "amount" },
+        { { T_CURRENCY, "bad", 0, 0, "cny" }, "currency" },
+        { { T_CURRENCY, "bad", 0, 0, NULL }, "currency" },
+        { { T_STAGE, "bad", 0, 0, "nowhere" }, "stage" },
+        { { T_STAGE, "bad", 0, 0, NULL }, "stage" },
+        { { T_CUSTOMER, "bad", 0, 0, "" }, "customer" },
+        { { T_OWNER, "bad", 0, 0, "r\xff\xfevi" }, "owner" },
+        { { T_TITLE, "bad", 0, 0, "t\xc3" }, "title" },
+        { { T_CREATED, "bad", 0, SFSM_SAFE_INTEGER + 1, NULL }, "created_ms" },
+    };
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tamper_clear();
+        tamper_add(&cases[c].p);
+        for (int k = 0; k < R_COUNT; k++)
+            expect_fail(f, k, &none, SFSM_ESTORAGE, "'bad'", cases[c].field, NULL);
+    }
+    tamper_clear();
+    for (int k = 0; k < R_COUNT; k++) {
+        sfsm_report *r = expect_ok(f, k, &none);
+        sfsm_report_free(r);
+    }
+}
+
+/* History entries the reports read: a gap in the versions, an unknown
+ * kind, an entry time outside +-(2^53-1), a history that does not end
+ * where the record stands: SFSM_ESTORAGE naming the opportunity (and the
+ * version), from every report that reads the history. */
+static void test_corrupt_history(void **state)
+{
+    fx *f = *state;
+    mk(f, "h", T0, 500000, WON, NULL);   /* versions 1 (create) .. 5 (sign) */
+    mk(f, "ok", T0, 400000, "qualify", NULL);
+    f->now = T0 + 30 * DAY;
+    const struct {
+        tamper_plant p;
+        const char *needle;
+    } cases[] = {
+        { { T_H_VERSION, "h", 3, 7, NULL }, "version 7" },
+        { { T_H_VERSION, "h", 1, 0, NULL }, "version 0" },
+        { { T_H_KIND, "h", 4, 9, NULL }, "kind" },
+        { { T_H_AT, "h", 2, -SFSM_SAFE_INTEGER - 1, NULL }, "at_ms" },
+        { { T_H_TO, "h", 5, 0, "negotiating" }, "stage" },
+        { { T_H_TO, "h", 5, 0, "elsewhere" }, "stage" },
+    };
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tamper_clear();
+        tamper_add(&cases[c].p);
+        for (int k = 0; k < R_COUNT; k++)
+            if (k != R_PIPELINE && k != R_STALE)   /* read no history without as_of */
+                expect_fail(f, k, &none, SFSM_ESTORAGE, "'h'", cases[c].needle, NULL);
+        sfsm_report_filter past = SFSM_REPORT_FILTER_INIT;
+        past.as_of_ms = T0 + 2 * DAY;
+        expect_fail(f, R_PIPELINE, &past, SFSM_ESTORAGE, "'h'", cases[c].needle, NULL);
+    }
+}
+
+/* The changes an as_of report replays: what the import would refuse is
+ * SFSM_ESTORAGE naming the opportunity and the version (was: a negative
+ * amount reported, a lower-case currency grouped apart, text after the
+ * object or a repeated member taken as they came). */
+static void test_corrupt_changes(void **state)
+{
+    fx *f = *state;
+    mk(f, "c", T0, 500000, NULL);
+    sfsm_opp *h = NULL;
+    assert_int_equal(sfsm_opp_open(f->e, "c", &h), SFSM_OK);
+    f->now = T0 + 10 * DAY;
+    assert_int_equal(sfsm_opp_set_amount(h, 900000, "CNY"), SFSM_OK);
+    assert_int_equal(sfsm_opp_save(f->e, h), SFSM_OK);   /* version 2 */
+    sfsm_opp_free(h);
+    sfsm_report_filter past = SFSM_REPORT_FILTER_INIT;
+    past.as_of_ms = T0 + 5 * DAY;   /* before the change: replayed */
+    sfsm_report *r = expect_ok(f, R_PIPELINE, &past);
+    int is_null;
+    assert_int_equal(cell(r, 0, "amount", &is_null), 500000);
+    sfsm_report_free(r);
+    static const char *const bad[] = {
+        "{\"amount\":-5,\"currency\":\"CNY\"}",
+        "{\"amount\":900000,\"currency\":\"cny\"}",
+        "{\"amount\":900000,\"currency\":\"CNY\"} x",
+        "{\"amount\":900000,\"amount\":1,\"currency\":\"CNY\"}",
+        "{\"amount\":900000}",
+        "{\"amount\":900000,\"currency\":\"CNY\",\"owner\":\"x\"}",
+        "{\"amount\":900000,\"currency\":\"C\xffY\"}",
+        "{\"amount\":9.5e5,\"currency\":\"CNY\"}",
+        "[900000]",
+    };
+    for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
+        tamper_clear();
+        tamper_add(&(tamper_plant){ T_H_CHANGES, "c", 2, 0, bad[c] });
+        expect_fail(f, R_PIPELINE, &past, SFSM_ESTORAGE, "'c'", "version 2", "changes", NULL);
+    }
+}
+
+/* A payment the store hands back out of range (amount 0 or negative):
+ * SFSM_ESTORAGE naming the opportunity (was: summed into collected). */
+static void test_corrupt_payment(void **state)
+{
+    fx *f = *state;
+    mk(f, "p", T0, 500000, WON, NULL);
+    assert_int_equal(sfsm_payment_add(f->e, "p", 100000, "CNY", NULL), SFSM_OK);
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    sfsm_report *r = expect_ok(f, R_RECEIVABLES, &none);
+    int is_null;
+    assert_int_equal(cell(r, row_of(r, "id", "p"), "collected", &is_null), 100000);
+    sfsm_report_free(r);
+    tamper_add(&(tamper_plant){ T_P_AMOUNT, "p", 1, -100000, NULL });
+    expect_fail(f, R_RECEIVABLES, &none, SFSM_ESTORAGE, "'p'", "payment 1", "amount", NULL);
+}
+
 /* An argument runs only the tests it matches (cmocka's filter). */
 int main(int argc, char **argv)
 {
@@ -366,6 +538,13 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_skewed_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_time_extremes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sum_overflow, setup, teardown),
+        cmocka_unit_test(test_json_text),
+        cmocka_unit_test_setup_teardown(test_corrupt_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_payment, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("with history_scan", tests, NULL, NULL);
+    tamper_history_scan = 0;   /* the other way reports read history */
+    return failed + cmocka_run_group_tests_name("with read_history", tests, NULL, NULL);
 }

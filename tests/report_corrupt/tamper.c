@@ -22,6 +22,8 @@ typedef struct wrap {
     char path[256];
 } wrap;
 
+int tamper_history_scan = 1;
+
 static tamper_plant plants[8];
 static size_t nplants;
 
@@ -284,7 +286,7 @@ sfsm_store *tamper_open(void)
                             .target_scan = w_target_scan,
                             .payment_add = w_payment_add,
                             .payment_scan = w_payment_scan,
-                            .history_scan = w_history_scan };
+                            .history_scan = tamper_history_scan ? w_history_scan : NULL };
     sfsm_store *s = NULL;
     assert_int_equal(sfsm_store_new(&s, &ops, w), SFSM_OK);
     return s;

@@ -33,6 +33,10 @@ typedef struct tamper_plant {
 void tamper_add(const tamper_plant *p);
 void tamper_clear(void);
 
+/* 0: the wrapped store has no history_scan (reports then read scan +
+ * read_history per opportunity). Read at tamper_open. */
+extern int tamper_history_scan;
+
 /* Opens the wrapped store (memory, or a fresh SQLite file when
  * SFSM_TEST_STORE=sqlite); tamper_close closes it and removes the file. */
 sfsm_store *tamper_open(void);
