@@ -7,7 +7,7 @@
 int sfsm_report_pipeline(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out)
 {
     report_data d = { 0 };
-    int rc = sfsm__rd_load(e, f, NAME, 0, 0, &d, out);
+    int rc = sfsm__rd_load(e, f, NAME, 0, RD_NO_HISTORY, &d, out);   /* stage and amount only */
     if (rc)
         return rc;
     money_rows m = { 0 };

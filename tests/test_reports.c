@@ -2907,30 +2907,40 @@ static void test_forecast_categories(void **state)
     sfsm_report_free(r);
 }
 
+/* The largest amount there is (create, import and export share it). */
+#define MAX_AMOUNT INT64_C(9007199254740991) /* 2^53 - 1 */
+
 /* Sums that would overflow int64 fail with SFSM_EINVAL; amounts near the
- * limit that do not add up past it are reported exactly. */
+ * limit that do not add up past it are reported exactly. 1024 deals at the
+ * largest amount sum to 2^63 - 1024, the 1025th overflows. */
 static void test_overflow(void **state)
 {
     fixture *f = *state;
-    const int64_t big = INT64_MAX / 2 + 1;
-    sfsm_opp *a = mk(f, D(0, 0), "big-a", "ov", "Acme", big, "CNY", ymd(2026, 2, 1));
-    sfsm_opp *u = mk(f, D(0, 5), "big-usd", "ov", "Acme", big, "USD", ymd(2026, 2, 1));
+    char id[32];
+    sfsm_opp *big[1025];
+    assert_int_equal(sfsm_engine_begin(f->engine), SFSM_OK);
+    for (int i = 0; i < 1024; i++) {
+        snprintf(id, sizeof id, "big-%04d", i);
+        big[i] = mk(f, D(0, 0) + i, id, "ov", "Acme", MAX_AMOUNT, "CNY", ymd(2026, 2, 1));
+    }
+    assert_int_equal(sfsm_engine_commit(f->engine), SFSM_OK);
+    sfsm_opp *u = mk(f, D(0, 5), "big-usd", "ov", "Acme", MAX_AMOUNT, "USD", ymd(2026, 2, 1));
     world w;
     world_load(&w, f);
     sfsm_report_filter none = flt_new(), q1 = flt_period(Q1_FROM, Q1_TO);
     check(f, &w, R_PIPELINE, &none);
     check(f, &w, R_FORECAST, &q1);
     world_free(&w);
-    /* one each in two currencies: fine, and the weighted figure exact
-     * (amount × 10 does not fit in int64, the result does) */
+    /* 1024 in one currency, one in the other: fine, and the weighted figure
+     * exact (Σ amount × 10 does not fit in int64, the result does) */
     sfsm_report *r = run(f, R_PIPELINE, &none);
     assert_int_equal(sfsm_report_row_count(r), 2);
-    assert_int_equal(iv(r, 0, "amount"), big);
-    assert_int_equal(iv(r, 0, "weighted"), big / 10);
-    check_json(r, "pipeline with INT64_MAX/2+1");
+    assert_int_equal(iv(r, 0, "amount"), 1024 * MAX_AMOUNT);
+    assert_int_equal(iv(r, 0, "weighted"), 1024 * MAX_AMOUNT / 10);
+    check_json(r, "pipeline with 1024 x (2^53-1)");
     sfsm_report_free(r);
 
-    sfsm_opp *b = mk(f, D(1, 0), "big-b", "ov", "Acme", big, "CNY", ymd(2026, 2, 1));
+    big[1024] = mk(f, D(1, 0), "big-last", "ov", "Acme", MAX_AMOUNT, "CNY", ymd(2026, 2, 1));
     f->now = D(2, 0);
     world_load(&w, f);
     check(f, &w, R_PIPELINE, &none);
@@ -2939,21 +2949,24 @@ static void test_overflow(void **state)
     r = (sfsm_report *)f;
     assert_int_equal(sfsm_report_pipeline(f->engine, &none, &r), SFSM_EINVAL);
     assert_null(r);
+    assert_msg_has("CNY");
+    assert_msg_has("big-");
     r = (sfsm_report *)f;
     assert_int_equal(sfsm_report_forecast(f->engine, &q1, &r), SFSM_EINVAL);
     assert_null(r);
-    /* a filter that keeps only one of them: fine again */
+    /* a filter that keeps only 1024 of them: fine again */
     sfsm_report_filter one = flt_new();
     one.as_of_ms = D(0, 30);
     r = run(f, R_PIPELINE, &one);
     sfsm_report_free(r);
 
-    /* both won: the money of closed deals overflows too */
+    /* all won: the money of closed deals overflows too */
     const char *const walk[] = { "qualify", "quote", "negotiate", "sign" };
-    for (size_t k = 0; k < 4; k++) {
-        ev(f, a, D(3 + (int)k, 0), walk[k], &REP, NULL);
-        ev(f, b, D(3 + (int)k, 10), walk[k], &REP, NULL);
-    }
+    assert_int_equal(sfsm_engine_begin(f->engine), SFSM_OK);
+    for (size_t k = 0; k < 4; k++)
+        for (int i = 0; i < 1025; i++)
+            ev(f, big[i], D(3 + (int)k, 0) + i, walk[k], &REP, NULL);
+    assert_int_equal(sfsm_engine_commit(f->engine), SFSM_OK);
     target(f, SFSM_SUBJECT_OWNER, "ov", 2026, SFSM_PERIOD_QUARTER, 1, 1000, "CNY");
     f->now = D(10, 0);
     world_load(&w, f);
@@ -2970,8 +2983,8 @@ static void test_overflow(void **state)
     r = (sfsm_report *)f;
     assert_int_equal(sfsm_report_attainment(f->engine, &q1, &r), SFSM_EINVAL);
     assert_null(r);
-    sfsm_opp_free(a);
-    sfsm_opp_free(b);
+    for (int i = 0; i < 1025; i++)
+        sfsm_opp_free(big[i]);
     sfsm_opp_free(u);
 }
 
@@ -3021,7 +3034,7 @@ static void test_json(void **state)
 {
     fixture *f = *state;
     const char *odd = "Acme \"Intl\" \\ 北京\tline\nnext \x01 end";
-    sfsm_opp *o = mk(f, D(0, 0), "j\"1", "o\\wner", odd, INT64_MAX, "CNY", ymd(2026, 2, 1));
+    sfsm_opp *o = mk(f, D(0, 0), "j\"1", "o\\wner", odd, MAX_AMOUNT, "CNY", ymd(2026, 2, 1));
     sfsm_opp_free(o);
     f->now = D(40, 0);
     world w;
@@ -3049,12 +3062,12 @@ static void test_json(void **state)
     jv_free(root);
     sfsm_free(js);
     sfsm_report_free(r);
-    /* INT64_MAX in one row: exact in the JSON */
+    /* the largest amount in one row: exact in the JSON */
     r = run(f, R_PIPELINE, &g);
-    assert_int_equal(iv(r, 0, "amount"), INT64_MAX);
-    assert_int_equal(iv(r, 0, "weighted"), INT64_MAX / 10);
+    assert_int_equal(iv(r, 0, "amount"), MAX_AMOUNT);
+    assert_int_equal(iv(r, 0, "weighted"), MAX_AMOUNT / 10);
     assert_int_equal(sfsm_report_to_json(r, &js, NULL), SFSM_OK);
-    assert_non_null(strstr(js, "9223372036854775807"));
+    assert_non_null(strstr(js, "9007199254740991"));
     root = json_parse(js, strlen(js));
     assert_non_null(root);
     jv_free(root);

@@ -9,8 +9,14 @@
  * minor units with a currency column beside it: two currencies are never
  * added together. Rates are integers in basis points (1/100 of a percent,
  * rounded down) next to the counts they come from; durations are in ms.
- * Sums that would overflow int64 make the report fail with SFSM_EINVAL
- * rather than wrap. Reports only read; they change nothing.
+ * Sums and durations that would overflow int64 make the report fail with
+ * SFSM_EINVAL (the message names the opportunity) rather than wrap. A
+ * duration is never negative: an interval whose end precedes its start (a
+ * clock or as_of behind the data, skewed clocks) counts as 0. A record,
+ * history entry, payment, team or target the store hands back that breaks
+ * the rules the import enforces makes the report fail with SFSM_ESTORAGE
+ * naming the opportunity and the field. Reports only read; they change
+ * nothing.
  *
  * Common rules: an event, entry or payment stamped exactly at as_of counts
  * as before it. Opportunities without an amount form a group with a null
@@ -51,7 +57,8 @@ SFSM_API int sfsm_report_filter_init(sfsm_report_filter *f, unsigned int version
  * NULL after a failure). f NULL is SFSM_REPORT_FILTER_INIT. Errors:
  * SFSM_EINVAL (bad filter: from > to, a period a report requires is
  * missing; an int64 overflow), SFSM_EVERSION (filter version), SFSM_ENOMEM,
- * SFSM_ESTORAGE, SFSM_EBUSY (from a hook or callback on the same store).
+ * SFSM_ESTORAGE (the store failed, or handed back corrupt data), SFSM_EBUSY
+ * (from a hook or callback on the same store).
  * Columns are listed as name:type (t text, i integer).
  */
 
@@ -99,7 +106,7 @@ SFSM_API int sfsm_report_velocity(sfsm_engine *e, const sfsm_report_filter *f, s
 /* stale — open opportunities whose time in their stage exceeds the stage's
  * stale-after days at as_of_ms (0: the engine clock's now), oldest stage
  * entry first: id:t stage:t owner:t customer:t entered_ms:i days_in_stage:i
- * stale_days:i. */
+ * stale_days:i. A clock behind the stage entry counts 0 days: not stale. */
 SFSM_API int sfsm_report_stale(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
 /* calibration — per stage with probability (open stages): stage:t
@@ -120,7 +127,7 @@ SFSM_API int sfsm_report_attainment(sfsm_engine *e, const sfsm_report_filter *f,
 /* receivables — won opportunities with their payments up to as_of: id:t
  * owner:t currency:t won:i collected:i outstanding:i won_ms:i
  * outstanding_ms:i (as_of − won_ms while something is outstanding, else
- * null), by id; then per (owner, currency) a row with id null summing them
+ * null; 0 when as_of is before won_ms), by id; then per (owner, currency) a row with id null summing them
  * (won_ms and outstanding_ms null there). */
 SFSM_API int sfsm_report_receivables(sfsm_engine *e, const sfsm_report_filter *f, sfsm_report **out);
 
@@ -143,7 +150,9 @@ SFSM_API int64_t sfsm_report_int(const sfsm_report *r, size_t row, size_t col);
 /*
  * The report as JSON: {"report": name, "columns": [...], "rows": [[...]]}.
  * *out is NUL-terminated, freed with sfsm_free; *len may be NULL.
- * Errors: SFSM_EINVAL, SFSM_ENOMEM.
+ * Always valid JSON: control characters are escaped, and a text cell that
+ * is not valid UTF-8 (only from a corrupt store) is SFSM_ESTORAGE naming the
+ * row and column. Errors: SFSM_EINVAL, SFSM_ENOMEM, SFSM_ESTORAGE.
  */
 SFSM_API int sfsm_report_to_json(const sfsm_report *r, char **out, size_t *len);
 
