@@ -527,6 +527,43 @@ static void test_corrupt_payment(void **state)
 }
 
 /* An argument runs only the tests it matches (cmocka's filter). */
+/* Payments summed past int64 (each within its range, 1025 of them at the
+ * largest amount): SFSM_EINVAL naming the opportunity. */
+static void test_payment_sum_overflow(void **state)
+{
+    fx *f = *state;
+    mk(f, "p", T0, 1025, WON, NULL);
+    assert_int_equal(sfsm_engine_begin(f->e), SFSM_OK);
+    for (int i = 0; i < 1025; i++)
+        assert_int_equal(sfsm_payment_add(f->e, "p", 1, "CNY", NULL), SFSM_OK);
+    assert_int_equal(sfsm_engine_commit(f->e), SFSM_OK);
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT;
+    sfsm_report *r = expect_ok(f, R_RECEIVABLES, &none);
+    int is_null;
+    assert_int_equal(cell(r, row_of(r, "id", "p"), "outstanding", &is_null), 0);
+    sfsm_report_free(r);
+    tamper_add(&(tamper_plant){ T_P_AMOUNT, "p", 0, SFSM_SAFE_INTEGER, NULL });
+    expect_fail(f, R_RECEIVABLES, &none, SFSM_EINVAL, "payments", "overflows", "'p'", NULL);
+}
+
+/* A period at the ends of int64 (whole days): no calendar period, so
+ * attainment refuses it; forecast only compares with it. */
+static void test_extreme_period(void **state)
+{
+    fx *f = *state;
+    mk(f, "w", T0, 500000, WON, NULL);
+    sfsm_report_filter all = SFSM_REPORT_FILTER_INIT;
+    all.from_ms = INT64_MIN / DAY * DAY;
+    all.to_ms = INT64_MAX / DAY * DAY;
+    expect_fail(f, R_ATTAINMENT, &all, SFSM_EINVAL, "period", NULL);
+    for (int k = 0; k < R_COUNT; k++)
+        if (k != R_ATTAINMENT) {
+            sfsm_report *r = expect_ok(f, k, &all);
+            no_negative_duration(r);
+            sfsm_report_free(r);
+        }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -543,6 +580,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_corrupt_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_payment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payment_sum_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_extreme_period, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("with history_scan", tests, NULL, NULL);
     tamper_history_scan = 0;   /* the other way reports read history */

@@ -88,7 +88,8 @@ static void alter_entry(const char *id, sfsm_history_entry *h)
 static void alter_payment(sfsm_payment *x)
 {
     for (size_t k = 0; k < nplants; k++)
-        if (plants[k].field == T_P_AMOUNT && same_id(plants[k].id, x->opp_id) && plants[k].version == x->seq)
+        if (plants[k].field == T_P_AMOUNT && same_id(plants[k].id, x->opp_id) &&
+            (plants[k].version == x->seq || plants[k].version == 0))
             x->amount = plants[k].i;
 }
 

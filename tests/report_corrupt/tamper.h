@@ -24,7 +24,8 @@ enum tamper_field {
 typedef struct tamper_plant {
     enum tamper_field field;
     const char *id;     /* the opportunity */
-    uint64_t version;   /* history entries: which one */
+    uint64_t version;   /* history entries: which one; payments: which seq
+                           (0: every one) */
     int64_t i;          /* the new value, integer fields */
     const char *s;      /* the new value, text fields */
 } tamper_plant;
