@@ -206,12 +206,18 @@ static const char *skip_ws(const char *p)
 
 /* Scans the JSON string whose opening quote is at p: escapes well formed
  * (no \u0000, surrogates paired), no raw control characters. *len gets its
- * decoded length in UTF-8 bytes. Returns the position after the closing
- * quote, or NULL. Raw bytes were checked as UTF-8 over the whole text. */
-static const char *scan_string(const char *p, size_t *len)
+ * decoded length in UTF-8 bytes, *escaped whether it has escapes. Returns
+ * the position after the closing quote, or NULL. Raw bytes were checked as
+ * UTF-8 over the whole text. */
+static const char *scan_string(const char *p, size_t *len, int *escaped)
 {
     size_t n = 0;
+    *escaped = 0;
     for (p++;;) {
+        const char *run = p;
+        while ((unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        n += (size_t)(p - run);
         unsigned char ch = (unsigned char)*p;
         if (ch == '"') {
             *len = n;
@@ -219,11 +225,7 @@ static const char *scan_string(const char *p, size_t *len)
         }
         if (ch < 0x20)
             return NULL;   /* a raw control character, or the end of the text */
-        if (ch != '\\') {
-            p++;
-            n++;
-            continue;
-        }
+        *escaped = 1;
         char esc = p[1];
         if (esc && strchr("\"\\/bfnrt", esc)) {
             p += 2;
@@ -307,15 +309,18 @@ static const char *scan_int(const char *p, int64_t *out)
     return p;
 }
 
+#define MEMBER(name, bit) { name, sizeof name - 1, bit }
 static const struct {
     const char *name;
+    size_t len;
     uint32_t bit;
 } members[] = {
-    { "amount", SFSM_FIELD_AMOUNT },     { "currency", SFSM_FIELD_AMOUNT },
-    { "customer", SFSM_FIELD_CUSTOMER }, { "owner", SFSM_FIELD_OWNER },
-    { "title", SFSM_FIELD_TITLE },       { "expected_close_ms", SFSM_FIELD_EXPECTED_CLOSE },
-    { "attrs", SFSM_FIELD_ATTRS },
+    MEMBER("amount", SFSM_FIELD_AMOUNT),     MEMBER("currency", SFSM_FIELD_AMOUNT),
+    MEMBER("customer", SFSM_FIELD_CUSTOMER), MEMBER("owner", SFSM_FIELD_OWNER),
+    MEMBER("title", SFSM_FIELD_TITLE),       MEMBER("expected_close_ms", SFSM_FIELD_EXPECTED_CLOSE),
+    MEMBER("attrs", SFSM_FIELD_ATTRS),
 };
+#undef MEMBER
 #define MEMBER_COUNT (sizeof members / sizeof members[0])
 enum { M_AMOUNT, M_CURRENCY, M_CUSTOMER, M_OWNER, M_TITLE, M_CLOSE, M_ATTRS };
 
@@ -356,6 +361,7 @@ static int not_json(const cctx *c, const char *at)
 static const char *scan_attrs(const cctx *c, const char *p, int *rc)
 {
     const char *keys[SFSM_MAX_ATTRS];
+    size_t klen[SFSM_MAX_ATTRS];   /* decoded lengths: keys of other lengths differ */
     size_t n = 0, len;
     if (*p != '{') {
         *rc = cbad(c, "attrs", "expected an object");
@@ -366,7 +372,8 @@ static const char *scan_attrs(const cctx *c, const char *p, int *rc)
         return p + 1;
     for (;;) {
         const char *key = p + 1, *q;
-        if (*p != '"' || !(q = scan_string(p, &len))) {
+        int esc;
+        if (*p != '"' || !(q = scan_string(p, &len, &esc))) {
             *rc = not_json(c, p);
             return NULL;
         }
@@ -380,11 +387,13 @@ static const char *scan_attrs(const cctx *c, const char *p, int *rc)
             return NULL;
         }
         for (size_t k = 0; k < n; k++)
-            if (same_string(keys[k], key)) {
+            if (len == klen[k] && same_string(keys[k], key)) {
                 *rc = cbad(c, "attrs", "key %zu repeats key %zu", n, k);
                 return NULL;
             }
-        keys[n++] = key;
+        keys[n] = key;
+        klen[n] = len;
+        n++;
         p = skip_ws(q);
         if (*p++ != ':') {
             *rc = not_json(c, p - 1);
@@ -395,7 +404,7 @@ static const char *scan_attrs(const cctx *c, const char *p, int *rc)
             *rc = cbad(c, "attrs", "the value of key %zu is not a string", n - 1);
             return NULL;
         }
-        if (!(q = scan_string(p, &len))) {
+        if (!(q = scan_string(p, &len, &esc))) {
             *rc = not_json(c, p);
             return NULL;
         }
@@ -422,6 +431,7 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
     const char *name = members[k].name, *q;
     int64_t v;
     size_t len;
+    int esc;
     switch (k) {
     case M_AMOUNT:
     case M_CLOSE:
@@ -437,11 +447,16 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
     }
     if (strncmp(p, "null", 4) == 0)
         return p + 4;
-    if (*p != '"' || !(q = scan_string(p, &len))) {
+    if (*p != '"' || !(q = scan_string(p, &len, &esc))) {
         *rc = *p == '"' ? not_json(c, p) : cbad(c, name, "expected a string or null");
         return NULL;
     }
-    if (k == M_CURRENCY) {
+    if (k == M_CURRENCY && !esc) {
+        if (len != 3 || p[1] < 'A' || p[1] > 'Z' || p[2] < 'A' || p[2] > 'Z' || p[3] < 'A' || p[3] > 'Z') {
+            *rc = cbad(c, name, "not an ISO 4217 code (three letters A-Z)");
+            return NULL;
+        }
+    } else if (k == M_CURRENCY) {
         char code[4] = "";
         const char *s = p + 1;
         long cp;
@@ -489,10 +504,12 @@ static int check_changes(const char *id, const sfsm_history_entry *h)
         for (;;) {
             const char *q;
             size_t klen;
-            if (*p != '"' || !(q = scan_string(p, &klen)))
+            int esc;
+            if (*p != '"' || !(q = scan_string(p, &klen, &esc)))
                 return not_json(&c, p);
             size_t k = 0;
-            while (k < MEMBER_COUNT && !string_is(p + 1, members[k].name))
+            while (k < MEMBER_COUNT && (esc ? !string_is(p + 1, members[k].name)
+                                            : klen != members[k].len || memcmp(p + 1, members[k].name, klen) != 0))
                 k++;
             if (k == MEMBER_COUNT)
                 return cbad(&c, NULL, "unknown member at byte %zu", (size_t)(p - h->changes));
