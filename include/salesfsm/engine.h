@@ -124,7 +124,9 @@ SFSM_API int sfsm_engine_register_guard(sfsm_engine *e, const char *name, sfsm_c
  * hooks in registration order; the first refusal stops the rest. A refusal's
  * `why` text, when the callback wrote one, is exactly sfsm_errmsg().
  * Errors: SFSM_EINVAL (NULL or invalid argument, handle of another
- * pipeline), SFSM_ENOTFOUND (unknown event, role or unbound guard),
+ * pipeline, or an opportunity at version 2^53-1: the highest there is, one
+ * that JSON carries exactly; it takes no further change),
+ * SFSM_ENOTFOUND (unknown event, role or unbound guard),
  * SFSM_ETRANSITION, SFSM_EPERM, SFSM_EGUARD, SFSM_EVETO, SFSM_ECONFLICT,
  * SFSM_EBUSY (fired from a hook of the same opportunity's transition, from a
  * scan or history callback on the same store, or while another engine of
@@ -164,8 +166,11 @@ typedef int (*sfsm_migrate_cb)(const char *id, uint32_t from_version, const char
  * Nothing is announced to hooks. *moved (may be NULL) receives how many
  * moved; cb (may be NULL) hears of each after the commit.
  * Errors: SFSM_EINVAL (an opportunity sits in a stage that neither exists
- * nor is mapped: the message names it; nothing moved), SFSM_EBUSY (from a
- * hook), SFSM_ENOMEM, SFSM_ESTORAGE, SFSM_ECONFLICT (changed meanwhile).
+ * nor is mapped, or is at version 2^53-1 and cannot take the migrate entry:
+ * the message names it; nothing moved), SFSM_EBUSY (from a hook),
+ * SFSM_ENOMEM, SFSM_ESTORAGE (also: a stored record to migrate breaks a
+ * rule, as for sfsm_opp_open; nothing moved), SFSM_ECONFLICT (changed
+ * meanwhile).
  */
 SFSM_API int sfsm_engine_migrate(sfsm_engine *e, const sfsm_actor *actor, sfsm_migrate_cb cb, void *ud,
                                  size_t *moved);

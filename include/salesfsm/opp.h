@@ -46,7 +46,7 @@ typedef struct sfsm_create_options {
     const char *customer;        /* NULL: none */
     const char *owner;           /* NULL: none */
     const char *title;           /* NULL: none */
-    int64_t amount;              /* minor units, >= 0; non-zero needs a currency */
+    int64_t amount;              /* minor units, 0..2^53-1; non-zero needs a currency */
     const char *currency;        /* ISO 4217, NULL: no amount */
     int64_t expected_close_ms;   /* 0: none */
     const sfsm_actor *actor;     /* recorded in the create entry; NULL: none */
@@ -71,8 +71,12 @@ SFSM_API int sfsm_opp_create_ext(sfsm_engine *e, const sfsm_create_options *opts
  * Loads a stored opportunity. On success *out owns a new handle.
  * Errors: SFSM_EINVAL (also: the opportunity belongs to another pipeline
  * sharing the store), SFSM_ENOTFOUND (no such id), SFSM_ENOMEM,
- * SFSM_ESTORAGE (including a stored stage this pipeline does not know),
- * SFSM_EBUSY (called from a scan or history callback on the same store).
+ * SFSM_ESTORAGE (the store failed, or the stored record breaks a rule that
+ * input must pass: a stage this pipeline does not know, a version outside
+ * 1..2^53-1, a negative amount, a bad currency, text too long or not UTF-8,
+ * ...; the message names the id, the field and the fault; see
+ * docs/storage-backends.md 1.2), SFSM_EBUSY (called from a scan or history
+ * callback on the same store).
  */
 SFSM_API int sfsm_opp_open(sfsm_engine *e, const char *id, sfsm_opp **out);
 
@@ -101,12 +105,16 @@ SFSM_API uint32_t    sfsm_opp_unsaved(const sfsm_opp *o);
 
 /*
  * Setters change the handle only. On failure the handle is unchanged.
- * Errors: SFSM_EINVAL (NULL handle, text too long or not UTF-8, negative
- * amount, currency not three upper-case letters A-Z), SFSM_ENOMEM,
+ * Errors: SFSM_EINVAL (NULL handle, text too long or not UTF-8, amount
+ * negative or above 2^53-1 = 9007199254740991 minor units, currency not
+ * three upper-case letters A-Z), SFSM_ENOMEM,
  * SFSM_EBUSY (the handle's own transition is running, i.e. called from its
  * hook or guard).
  * Text setters: NULL or "" clears the field.
  */
+/* minor_units: 0..2^53-1, the range the export format carries exactly (a
+ * JSON number read as a double), so every stored amount can be exported and
+ * imported again; sfsm_opp_create_ext applies the same limit. */
 SFSM_API int sfsm_opp_set_amount(sfsm_opp *o, int64_t minor_units, const char *currency);
 SFSM_API int sfsm_opp_set_customer(sfsm_opp *o, const char *customer);
 SFSM_API int sfsm_opp_set_owner(sfsm_opp *o, const char *owner);
@@ -130,8 +138,9 @@ SFSM_API int sfsm_opp_attr_at(const sfsm_opp *o, size_t i, const char **key, con
  * Stores the handle's unsaved field changes with one history entry (kind
  * update), as `actor` (may be NULL; its role must be a role of the
  * pipeline) with an optional note. Nothing to store is a success that
- * writes nothing. Errors: SFSM_EINVAL, SFSM_ENOTFOUND (unknown role),
- * SFSM_ECONFLICT (the stored version is
+ * writes nothing. Errors: SFSM_EINVAL (also: the opportunity is at version
+ * 2^53-1, the highest there is, and takes no further change),
+ * SFSM_ENOTFOUND (unknown role), SFSM_ECONFLICT (the stored version is
  * not the handle's), SFSM_ENOTFOUND, SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE.
  * On failure the handle and the store are unchanged.
  */
@@ -142,7 +151,14 @@ SFSM_API int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *act
  * Reads the history of opportunity `id`, oldest first, through cb, which
  * must not call back into the same store (SFSM_EBUSY).
  * Returns SFSM_OK, the non-zero value cb returned to stop, or an error:
- * SFSM_EINVAL, SFSM_ENOTFOUND, SFSM_ESTORAGE.
+ * SFSM_EINVAL, SFSM_ENOTFOUND, SFSM_ESTORAGE (the store failed, or a stored
+ * entry breaks the rules of history: versions 1, 2, 3, ... without gaps,
+ * the create first, each entry starting where the previous one ended,
+ * changes a JSON object of the fields named, text within limits and UTF-8;
+ * the read stops before cb sees that entry, and the message names the id,
+ * the entry's version and the field). Stage, event and role names need not
+ * be known to the engine's pipeline: entries before a migration carry an
+ * earlier version's names.
  */
 SFSM_API int sfsm_opp_history(sfsm_engine *e, const char *id, sfsm_history_cb cb, void *ud);
 
@@ -172,7 +188,8 @@ typedef int (*sfsm_scan_cb)(const sfsm_opp *o, void *ud);
  * collect ids and act after the scan. Returns SFSM_OK, cb's non-zero value,
  * or SFSM_EINVAL,
  * SFSM_ENOTFOUND (f->stage is not a stage of the pipeline), SFSM_EVERSION,
- * SFSM_ENOMEM, SFSM_ESTORAGE.
+ * SFSM_ENOMEM, SFSM_ESTORAGE (also: a stored record of this pipeline breaks
+ * a rule, as for sfsm_opp_open; the scan stops there, before cb sees it).
  */
 SFSM_API int sfsm_scan(sfsm_engine *e, const sfsm_filter *f, sfsm_scan_cb cb, void *ud);
 

@@ -27,7 +27,9 @@ SFSM_API int sfsm_team_set(sfsm_engine *e, const char *owner, const char *team);
  * Return non-zero to stop. */
 typedef int (*sfsm_team_cb)(const char *owner, const char *team, void *ud);
 
-/* Lists memberships, sorted by team then owner; team NULL: all teams. */
+/* Lists memberships, sorted by team then owner; team NULL: all teams.
+ * SFSM_ESTORAGE also for a stored membership whose owner or team is empty,
+ * too long or not UTF-8: the list stops before cb sees it. */
 SFSM_API int sfsm_team_list(sfsm_engine *e, const char *team, sfsm_team_cb cb, void *ud);
 
 /* ---- targets ---- */
@@ -88,7 +90,9 @@ SFSM_API int sfsm_target_split(sfsm_engine *e, const sfsm_target *annual, sfsm_p
 typedef int (*sfsm_target_cb)(const sfsm_target *t, void *ud);
 
 /* Lists targets of a subject (NULL: all subjects; kind ignored then) in the
- * year (0: all years), sorted by subject, year, period kind and index. */
+ * year (0: all years), sorted by subject, year, period kind and index.
+ * SFSM_ESTORAGE also for a stored target that set would refuse (subject,
+ * period, negative amount, currency): the list stops before cb sees it. */
 SFSM_API int sfsm_target_list(sfsm_engine *e, sfsm_subject_kind kind, const char *subject, int year,
                               sfsm_target_cb cb, void *ud);
 
@@ -109,14 +113,20 @@ typedef struct sfsm_payment {
  * exceed the opportunity's amount.
  * Errors: SFSM_EINVAL (amount <= 0, currency not the opportunity's, more than
  * is outstanding, the opportunity not won: the message says which),
- * SFSM_ENOTFOUND (no such opportunity), SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE.
+ * SFSM_ENOTFOUND (no such opportunity), SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE
+ * (also: the stored opportunity or one of its stored payments breaks a rule,
+ * as for sfsm_opp_open and sfsm_payment_list).
  */
 SFSM_API int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const char *currency,
                               const char *note);
 
 typedef int (*sfsm_payment_cb)(const sfsm_payment *p, void *ud);
 
-/* Lists payments of one opportunity (NULL: all), by opportunity then seq. */
+/* Lists payments of one opportunity (NULL: all), by opportunity then seq.
+ * SFSM_ESTORAGE also for a stored payment with an amount outside
+ * 1..2^53-1, a currency that is not three letters A-Z, or text too long or
+ * not UTF-8: the list stops before cb sees it, naming the opportunity and
+ * the payment's seq. */
 SFSM_API int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, void *ud);
 
 #ifdef __cplusplus

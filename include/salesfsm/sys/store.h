@@ -19,6 +19,14 @@
  * - Absent (unset) strings are NULL, never "". They must come back NULL;
  *   an empty string (an attribute value may be one) comes back "".
  * - Versions stay at or below INT64_MAX, so a signed 64-bit column holds them.
+ *   The engine itself writes none above 2^53 - 1.
+ * - What a backend hands back is checked before a caller sees it: a record,
+ *   history entry, payment, team membership or target that breaks a rule
+ *   the library enforces on input (the JSON import's: lengths, UTF-8,
+ *   ranges, a stage of the pipeline, history versions 1..n in order,
+ *   changes a JSON object matching fields; docs/storage-backends.md 1.2)
+ *   ends the call with SFSM_ESTORAGE naming the opportunity, the field and
+ *   the fault. Hand back only what was stored, as it was stored.
  */
 #ifndef SALESFSM_SYS_STORE_H
 #define SALESFSM_SYS_STORE_H
@@ -41,8 +49,8 @@ typedef struct sfsm_attr {
 typedef struct sfsm_record {
     const char *id;
     const char *stage;            /* stage name */
-    uint64_t version;             /* 1 at creation, +1 per history entry */
-    int64_t amount;               /* minor units, >= 0 */
+    uint64_t version;             /* 1 at creation, +1 per history entry; <= 2^53-1 */
+    int64_t amount;               /* minor units, 0..2^53-1 */
     const char *currency;         /* ISO 4217 or NULL */
     const char *customer;         /* NULL: unset */
     const char *owner;            /* NULL: unset */
