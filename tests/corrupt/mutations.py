@@ -61,8 +61,11 @@ class Ctx:
 
 
 class Mutation:
-    def __init__(self, name, kind, target, apply, names=None, changes=(), write_ok=False):
+    def __init__(self, name, kind, target, apply, names=None, changes=(), write_ok=False, record_ok=()):
         self.name, self.kind, self.target, self.apply = name, kind, target, apply
+        # INVALID across tables only (the record alone is valid): commands
+        # that read no history may answer from the record, judged as VALID.
+        self.record_ok = tuple(record_ok)
         self.names = names            # what a failure message must name (default: the target's id)
         self.changes = set(changes)   # VALID: commands whose answer moves and is not recomputed
         self.write_ok = write_ok      # INVALID: the write on the target may succeed (field not on its path)
@@ -171,7 +174,10 @@ ROW_MUTATIONS = [
     Mutation("stage_unknown", INVALID, W, _set("opp", "stage", "nowhere")),
     Mutation("stage_null", INVALID, W, _null("opp", "stage")),
     Mutation("stage_empty", INVALID, O, _set("opp", "stage", "")),
-    Mutation("stage_not_last_to", INVALID, W, _set("opp", "stage", "delivered"), write_ok=True),
+    Mutation("stage_not_last_to", INVALID, W, _set("opp", "stage", "delivered"), write_ok=True,
+             changes=["report stale"],
+             record_ok=["show T", "show T --json", "show H --json", "list", "list --json", "list --stage --json",
+                        "report pipeline", "report pipeline --json", "report stale", "report stale --json"]),
     # -- versions
     Mutation("version_null", INVALID, O, _null("opp", "version")),
     Mutation("version_zero", INVALID, O, _set("opp", "version", 0)),
@@ -232,9 +238,10 @@ ROW_MUTATIONS = [
     Mutation("payment_at_int64_max", INVALID, W, _pay("at_ms", INT64_MAX)),
     Mutation("payment_note_not_utf8", INVALID, W, _pay("note", sqlite3.Binary(b"inv \xe2\x82"))),
     # -- teams and targets (the won deal's owner)
-    Mutation("team_not_utf8", INVALID, W, _team("team", sqlite3.Binary(b"Ea\xffst")), names=["team", "Ea\\xff"],
-             write_ok=True),
-    Mutation("team_empty", INVALID, W, _team("team", ""), names=["team"], write_ok=True),
+    # (the owner column: a filter by team still meets the damaged row)
+    Mutation("team_owner_not_utf8", INVALID, W, _team("owner", sqlite3.Binary(b"Li \xffWei")),
+             names=["team", "Li \\xff"], write_ok=True),
+    Mutation("team_owner_empty", INVALID, W, _team("owner", ""), names=["team"], write_ok=True),
     Mutation("target_negative", INVALID, W, _target("amount", -1), names=["target"], write_ok=True),
     Mutation("target_period_99", INVALID, W, _target("period_index", 99), names=["target"], write_ok=True),
     # -- legal data the tool must answer on, recomputed

@@ -3,7 +3,8 @@ from the store's rows as sqlite3 reads them (full table scans, no index).
 
 Covers the outputs that are plain projections of rows (show/list --json,
 payments --json, team list --json) and four reports (pipeline, win-rate,
-velocity, receivables without --as-of) by the rules of docs/reports.md. The
+velocity, receivables without --as-of) by the rules of docs/reports.md (a
+duration whose end precedes its start counts as 0). The
 other reports are judged against the healthy store's answer (see
 test_corrupt.py).
 """
@@ -144,10 +145,10 @@ class Model:
         for o in self.opps:
             moves = self._moves(o["id"])
             for (st, t), (_, t2) in zip(moves, moves[1:]):
-                stays.setdefault(st, []).append(t2 - t)
+                stays.setdefault(st, []).append(max(0, t2 - t))
             won = next((t for st, t in moves if self._won(st)), None)
             if won is not None:
-                cycles.setdefault(o["owner"] or "", []).append(won - o["created_ms"])
+                cycles.setdefault(o["owner"] or "", []).append(max(0, won - o["created_ms"]))
         rows = [[st, None, *self._stats(stays[st])] for st in self.stages if st in stays]
         rows += [["cycle", ow, *self._stats(cycles[ow])] for ow in sorted(cycles, key=lambda s: s.encode())]
         return {"report": "velocity", "columns": ["stage", "owner", "stays", "avg_ms", "median_ms"], "rows": rows}
@@ -164,7 +165,7 @@ class Model:
             got = paid.get(o["id"], 0)
             out = o["amount"] - got
             rows.append([o["id"], o["owner"], o["currency"], o["amount"], got, out, won_ms,
-                         (now_lo - won_ms, now_hi - won_ms) if out else None])
+                         (max(0, now_lo - won_ms), max(0, now_hi - won_ms)) if out else None])
             s = sums.setdefault((o["owner"], o["currency"]), [0, 0, 0])
             for i, v in enumerate((o["amount"], got, out)):
                 s[i] += v

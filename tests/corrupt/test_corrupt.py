@@ -307,6 +307,8 @@ class Judge:
     def judge_invalid(self, key, run, write):
         if run.rc == 1:
             return "refused"
+        if key in self.mutation.record_ok:
+            return self.judge_valid(key, run, write)
         if write:
             if key == "write T" and not self.mutation.write_ok:
                 return self.fail(run, "a write on the damaged record succeeded")
@@ -346,8 +348,10 @@ class Judge:
                    [c for c in cmds if c[0] in WRITES]
         runs = harness.run_all(store, os.path.join(WORLD.dir, self.case), cmds)
         for key, run, verdict in self.judge_all(runs):
-            WORLD.matrix.append({"case": self.case, "mode": self.mode, "command": key, "exit": run.rc,
-                                 "verdict": verdict})
+            line = {"case": self.case, "mode": self.mode, "command": key, "exit": run.rc, "verdict": verdict}
+            if verdict == "FAIL":
+                line.update(why=self.problems[-1][2], cmdline=run.cmdline(), output=run.excerpt())
+            WORLD.matrix.append(line)
         if self.problems:
             lines = [f"{len(self.problems)} problem(s) in case {self.case} ({self.mode}):"]
             for key, cmd, why, ex in self.problems:
