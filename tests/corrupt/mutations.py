@@ -202,6 +202,7 @@ ROW_MUTATIONS = [
     Mutation("id_not_utf8", INVALID, O, _set_sql("opp", "id", "CAST(X'4f5050ff' AS TEXT)"), names=["OPP\\xff", "OPP-"]),
     # -- times
     Mutation("created_int64_min", INVALID, W, _set("opp", "created_ms", INT64_MIN)),
+    Mutation("created_null", INVALID, W, _null("opp", "created_ms")),
     Mutation("updated_int64_max", INVALID, O, _set("opp", "updated_ms", INT64_MAX)),
     Mutation("stage_entered_int64_max", INVALID, O, _set("opp", "stage_entered_ms", INT64_MAX)),
     Mutation("expected_close_negative", INVALID, O, _set("opp", "expected_close_ms", -1)),
@@ -223,6 +224,7 @@ ROW_MUTATIONS = [
              _hist("note", sqlite3.Binary(b"late \xc3( fee"), 2), write_ok=True),
     Mutation("changes_not_json", INVALID, W, _hist("changes", "{not json}", 1), write_ok=True),
     Mutation("changes_cut", INVALID, W, _hist("changes", '{"amount":', 1), write_ok=True),
+    Mutation("changes_null", INVALID, W, _hist("changes", None, 1), write_ok=True),
     Mutation("changes_not_utf8", INVALID, W,
              _hist("changes", sqlite3.Binary(b'{"amount":1,"currency":"CNY","customer":"\xff"}'), 1),
              write_ok=True),
