@@ -1,8 +1,10 @@
 /* What the reports read, loaded in one pass under the store lock: every
  * opportunity of the engine's pipeline with its history, in compact arrays
  * (interned strings, stage indexes), then reconstructed at as_of and
- * filtered by owner, team and customer. Backend callbacks only copy: they
- * never call back into the store. */
+ * filtered by owner, team and customer. Backend callbacks only copy and
+ * check (what a store hands back must pass the import's rules: a corrupt
+ * store gives SFSM_ESTORAGE, never a wrong number); they never call back
+ * into the store. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -290,6 +292,7 @@ static int on_record(const sfsm_record *rec, void *ud)
      * through it was), so only a new one is checked again. */
     uint32_t owner = rec->owner ? cached(l, rec->owner) : 0, customer = rec->customer ? cached(l, rec->customer) : 0;
     sfsm_record r = *rec;
+    r.pipeline = NULL;   /* the engine's (compared above) */
     if (owner)
         r.owner = NULL;
     if (customer)

@@ -9,8 +9,12 @@
 
 #define NAME "velocity"
 
-static const char STAY[] = "a stay (leaving - entering the stage)";
-static const char CYCLE[] = "the cycle (first won - created)";
+/* What a duration is, in a message: one of them, and their sum. */
+typedef struct ms_kind {
+    const char *one, *sum;
+} ms_kind;
+static const ms_kind STAY = { "a stay (leaving - entering the stage)", "stay durations" };
+static const ms_kind CYCLE = { "the cycle (first won - created)", "cycle times" };
 
 typedef struct ms_list {
     uint32_t owner;   /* cycle groups only */
@@ -21,16 +25,16 @@ typedef struct ms_list {
 
 /* Adds the duration from start to end (0 if end precedes start: a clock
  * behind the data) of opportunity opp. */
-static int ms_add(ms_list *l, int64_t end, int64_t start, const char *what, const char *opp)
+static int ms_add(ms_list *l, int64_t end, int64_t start, const ms_kind *what, const char *opp)
 {
     int64_t ms;
-    int rc = sfsm__duration(end, start, &ms, NAME, what, opp);
+    int rc = sfsm__duration(end, start, &ms, NAME, what->one, opp);
     if (rc)
         return rc;
     if (sfsm__grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v))
         return sfsm_error_set(SFSM_ENOMEM, "out of memory computing report '" NAME "'");
     l->v[l->n++] = ms;
-    return sfsm__sum_opp(&l->sum, ms, NAME, what == STAY ? "stay durations" : "cycle times", NULL, opp);
+    return sfsm__sum_opp(&l->sum, ms, NAME, what->sum, NULL, opp);
 }
 
 static _Thread_local const report_data *t_data;
@@ -65,7 +69,7 @@ static int stays(const report_data *d, const rd_opp *o, ms_list *stage)
         if (started && h[k].to == cur)
             continue;
         if (started && cur >= 0 && rd_in_period(d, h[k].at)) {
-            int rc = ms_add(&stage[cur], h[k].at, start, STAY, rd_id(d, o->id));
+            int rc = ms_add(&stage[cur], h[k].at, start, &STAY, rd_id(d, o->id));
             if (rc)
                 return rc;
         }
@@ -109,7 +113,7 @@ int sfsm_report_velocity(sfsm_engine *e, const sfsm_report_filter *f, sfsm_repor
             memset(&cyc[ncyc], 0, sizeof *cyc);
             cyc[ncyc++].owner = owner;
         }
-        rc = ms_add(&cyc[g], at, o->created, CYCLE, rd_id(&d, o->id));
+        rc = ms_add(&cyc[g], at, o->created, &CYCLE, rd_id(&d, o->id));
     }
     if (!rc) {
         t_data = &d;

@@ -10,13 +10,13 @@
  * added together. Rates are integers in basis points (1/100 of a percent,
  * rounded down) next to the counts they come from; durations are in ms.
  * Sums and durations that would overflow int64 make the report fail with
- * SFSM_EINVAL (the message names the opportunity) rather than wrap. A
- * duration is never negative: an interval whose end precedes its start (a
- * clock or as_of behind the data, skewed clocks) counts as 0. A record,
- * history entry, payment, team or target the store hands back that breaks
- * the rules the import enforces makes the report fail with SFSM_ESTORAGE
- * naming the opportunity and the field. Reports only read; they change
- * nothing.
+ * SFSM_EINVAL (the message names the opportunity whose value overflowed,
+ * where one did) rather than wrap. A duration is never negative: an
+ * interval whose end precedes its start (a clock or as_of behind the data,
+ * skewed clocks) counts as 0. A record, history entry, payment, team or
+ * target the store hands back that breaks the rules the import enforces
+ * makes the report fail with SFSM_ESTORAGE naming the opportunity and the
+ * field. Reports only read; they change nothing.
  *
  * Common rules: an event, entry or payment stamped exactly at as_of counts
  * as before it. Opportunities without an amount form a group with a null
