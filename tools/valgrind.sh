@@ -37,6 +37,9 @@
 #                       it they run reduced (SFSM_CRASH_ROUNDS=20,
 #                       SFSM_MP_ITERS=100), as CI does. SFSM_CRASH_ROUNDS or
 #                       SFSM_MP_ITERS set by the caller win over both.
+#   VG_CLI=1            also the CLI tests driven by tests/cli/*.py (each of
+#                       their ~400 runs of the binary starts valgrind anew:
+#                       about 6 min more on 2 cores); on with FULL=1
 #   VG_TESTS=REGEX      only the tests whose name matches (grep -E)
 #   VG_JOBS=N           tests run at once (default: nproc)
 #   VG_TRACK_ORIGINS=1  --track-origins=yes (twice as slow; use it to find
@@ -69,9 +72,10 @@ command -v python3 >/dev/null 2>&1 || die "python3 is needed to read ctest's tes
 if [[ ${VG_NO_BUILD:-0} != 1 ]]; then
     say "configuring $BUILD"
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALESFSM_WERROR=ON \
-        -DSALESFSM_SANITIZE=OFF -DSALESFSM_TSAN=OFF -DSALESFSM_BUILD_BENCH=OFF >/dev/null
+        -DSALESFSM_SANITIZE=OFF -DSALESFSM_TSAN=OFF -DSALESFSM_BUILD_BENCH=OFF >/dev/null ||
+        die "configuring $BUILD failed"
     say "building $BUILD (-j$JOBS)"
-    cmake --build "$BUILD" -j "$JOBS" >/dev/null
+    cmake --build "$BUILD" -j "$JOBS" >/dev/null || die "building $BUILD failed"
 fi
 
 if [[ ${FULL:-0} == 1 ]]; then
@@ -255,6 +259,8 @@ for l in "${lines[@]}"; do
     fi
     if [[ $how == skip ]]; then
         skipped+=("$name: $why")
+    elif [[ $name == cli* && $how == wrapped && ${FULL:-0} != 1 && ${VG_CLI:-0} != 1 ]]; then
+        skipped+=("$name: the CLI's Python-driven tests (~400 runs at ~1 s each under valgrind) run with FULL=1 or VG_CLI=1")
     else
         selected+=("$name")
     fi
