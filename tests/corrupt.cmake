@@ -7,7 +7,7 @@ if(NOT TARGET salesfsm_cli)
 endif()
 find_package(Python3 COMPONENTS Interpreter)
 if(NOT Python3_Interpreter_FOUND)
-  message(STATUS "python3 not found: the corrupt test is not registered")
+  message(STATUS "python3 not found: the cli_corrupt test is not registered")
   return()
 endif()
 
@@ -17,6 +17,8 @@ if(SALESFSM_SANITIZE)
   # write, and one other command in 8 (a different one per case).
   list(APPEND SFSM_CORRUPT_ENV "SALESFSM_CORRUPT_SAMPLE=8")
 endif()
-add_test(NAME corrupt
+# Named cli_* so that tools/valgrind.sh treats it as the other CLI suites:
+# run under memcheck only with FULL=1 or VG_CLI=1 (thousands of processes).
+add_test(NAME cli_corrupt
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/corrupt/test_corrupt.py)
-set_tests_properties(corrupt PROPERTIES ENVIRONMENT "${SFSM_CORRUPT_ENV}" TIMEOUT 600)
+set_tests_properties(cli_corrupt PROPERTIES ENVIRONMENT "${SFSM_CORRUPT_ENV}" TIMEOUT 600)
