@@ -16,7 +16,9 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "store_impl.h"
+#include "import_check.h"
 #include "json_text.h"
+#include "record_check.h"
 #include "text.h"
 
 /* Names of the SFSM_FIELD_* bits, in bit order. */
@@ -509,6 +511,35 @@ static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
     return rc;
 }
 
+/* ---- what the import would say ---- */
+
+/* Runs the import's own checks over the opportunity just formatted (text,
+ * n bytes, opportunities[index] of the document): a store can hold what no
+ * input path accepts, and a backup that cannot be restored is worse than a
+ * failed one. ids holds the ids written so far (im has none: its ids would
+ * point into the parsed text, freed after each opportunity). SFSM_ESTORAGE
+ * naming the opportunity and the import's reason. */
+static int check_importable(sfsm__importer *im, sfsm__importer *ids, const char *text, size_t n, size_t index,
+                            const char *id)
+{
+    char label[SFSM_LABEL_SIZE];
+    int rc = sfsm__import_id_unique(ids, id, index);
+    if (rc == SFSM_OK) {
+        cJSON *obj = cJSON_ParseWithLength(text, n);
+        if (!obj)   /* the text is JSON by construction: cJSON ran out of memory */
+            return sfsm_error_set(SFSM_ENOMEM, "out of memory checking opportunity '%s' for export",
+                                  sfsm__label(label, id));
+        rc = sfsm__import_opp(im, obj, index);
+        cJSON_Delete(obj);
+    }
+    if (rc == SFSM_OK || rc == SFSM_ENOMEM)
+        return rc;
+    char why[900];
+    snprintf(why, sizeof why, "%s", sfsm_errmsg());
+    return sfsm_error_set(SFSM_ESTORAGE, "opportunity '%s': stored data the import would refuse: %s",
+                          sfsm__label(label, id), why);
+}
+
 #define HEADER "{\n  \"format\": \"salesfsm-opportunities\",\n  \"version\": 1,\n  \"opportunities\": ["
 
 int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, void *ud)
@@ -539,21 +570,31 @@ int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, 
     }
     exporter x;
     memset(&x, 0, sizeof x);
+    sfsm__importer im, ids;
+    memset(&im, 0, sizeof im);
+    memset(&ids, 0, sizeof ids);
+    im.p = e->p;
     size_t written = 0;
-    const char *id = l.ids.data;
+    const char *id = l.ids.data;   /* stable from here on: the duplicate check keeps pointers into it */
+    if ((rc = sfsm__import_ids_init(&ids, l.count)))
+        l.count = 0;
     for (size_t i = 0; i < l.count; i++, id += strlen(id) + 1) {
         x.b.len = 0;
         x.b.failed = 0;
         sfsm__buf_adds(&x.b, written ? ",\n    " : "\n    ");
+        size_t sep = x.b.len;
         rc = format_opportunity(s, id, &x);
         if (rc == SFSM_ENOTFOUND) {
             rc = SFSM_OK;
             continue;
         }
-        if (rc || (rc = write(x.b.data, x.b.len, ud)) != 0)
+        if (rc || (rc = check_importable(&im, &ids, x.b.data + sep, x.b.len - sep, written, id)) ||
+            (rc = write(x.b.data, x.b.len, ud)) != 0)
             break;
         written++;
     }
+    sfsm__importer_free(&im);
+    sfsm__importer_free(&ids);
     sfsm__buf_free(&x.b);
     sfsm__buf_free(&l.ids);
     if (rc)

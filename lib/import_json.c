@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "store_impl.h"
+#include "import_check.h"
 #include "json_text.h"
 #include "safe_int.h"
 #include "text.h"
@@ -30,20 +31,7 @@
 #define SAFE_INTEGER SFSM_SAFE_INTEGER
 #define PATH_SIZE 320
 
-typedef struct importer {
-    const sfsm_pipeline *p;
-    sfsm_store *s;
-    int write;               /* second pass: write what passes */
-    /* first pass: ids seen so far (open addressing, slot = index + 1) */
-    size_t *slots;
-    size_t mask;
-    const char **ids;
-    /* scratch for one record */
-    sfsm_attr *attrs;
-    size_t attrs_cap;
-    sfsm_attr *change_attrs;   /* scratch for the attrs of one changes object */
-    size_t change_attrs_cap;
-} importer;
+typedef sfsm__importer importer;
 
 static int fail(int code, const char *path, const char *fmt, ...) SFSM_PRINTF(3, 4);
 
@@ -92,15 +80,20 @@ static int bind(const cJSON *obj, const char *path, const char *const *names, si
         return fail(SFSM_EPARSE, path, "expected an object, got %s", type_name(obj));
     for (size_t k = 0; k < n; k++)
         out[k] = NULL;
+    size_t next = 0;   /* members usually come in the export's order: try the next name first */
     for (const cJSON *m = obj->child; m; m = m->next) {
         size_t k = 0;
-        while (k < n && strcmp(names[k], m->string) != 0)
-            k++;
+        if (next < n && strcmp(names[next], m->string) == 0)
+            k = next;
+        else
+            while (k < n && strcmp(names[k], m->string) != 0)
+                k++;
         if (k == n)
             return fail(SFSM_EPARSE, path, "unknown member '%.64s'", m->string);
         if (out[k])
             return fail(SFSM_EPARSE, path, "member '%s' appears twice", names[k]);
         out[k] = m;
+        next = k + 1;
     }
     for (size_t k = 0; k < n; k++)
         if (!out[k])
@@ -124,7 +117,9 @@ static void join(char *out, const char *path, const char *member)
 static void join_index(char *out, const char *path, size_t i)
 {
     char ix[32];
-    int k = snprintf(ix, sizeof ix, "[%zu]", i);
+    ix[0] = '[';
+    size_t k = 1 + sfsm__format_i64(ix + 1, (int64_t)i);   /* not snprintf: this runs for every entry */
+    ix[k++] = ']';
     size_t n = strnlen(path, PATH_SIZE - 1);
     memmove(out, path, n);
     size_t m = (size_t)k < PATH_SIZE - 1 - n ? (size_t)k : PATH_SIZE - 1 - n;
@@ -504,23 +499,80 @@ enum {
     O_ENTERED, O_PIPELINE, O_PIPELINE_VERSION, O_ATTRS, O_HISTORY, O_COUNT
 };
 
-/* First pass: the id must not have appeared earlier in the document. */
-static int check_unique(importer *im, const char *id, size_t i, const char *path)
+int sfsm__import_ids_init(importer *im, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    im->mask = cap - 1;
+    if (!(im->slots = sfsm__calloc(cap, sizeof *im->slots)) || !(im->ids = sfsm__calloc(n ? n : 1, sizeof *im->ids)))
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory importing %zu opportunities", n);
+    return SFSM_OK;
+}
+
+/* The id must not have appeared earlier in the document. */
+int sfsm__import_id_unique(importer *im, const char *id, size_t i)
 {
     size_t h = sfsm__hash(id, strlen(id)) & im->mask;
     for (;; h = (h + 1) & im->mask) {
         size_t slot = im->slots[h];
         if (!slot)
             break;
-        if (strcmp(im->ids[slot - 1], id) == 0)
+        if (strcmp(im->ids[slot - 1], id) == 0) {
+            char path[PATH_SIZE];
+            snprintf(path, sizeof path, "opportunities[%zu].id", i);
             return fail(SFSM_EINVAL, path, "'%s' appears twice (also opportunities[%zu].id)", id, slot - 1);
+        }
     }
     im->slots[h] = i + 1;
     im->ids[i] = id;
     return SFSM_OK;
 }
 
-static int import_opp(importer *im, const cJSON *v, size_t i)
+void sfsm__importer_free(importer *im)
+{
+    sfsm__free(im->slots);
+    sfsm__free(im->ids);
+    sfsm__free(im->attrs);
+    sfsm__free(im->change_attrs);
+    im->slots = NULL;
+    im->ids = NULL;
+    im->attrs = im->change_attrs = NULL;
+    im->attrs_cap = im->change_attrs_cap = 0;
+}
+
+/* pipeline and pipeline_version: an engine accepts its own pipeline (or
+ * null, which every engine takes as its own) at its version or an earlier
+ * one, which sfsm_engine_migrate moves on. A document of another pipeline
+ * would import opportunities that engine never sees again (scans skip them,
+ * open refuses them), and a later version's would be written back as this
+ * engine's version on their next change. */
+static int get_pipeline(const importer *im, const cJSON *name, const cJSON *version, const char *path, sfsm_record *r)
+{
+    char mp[PATH_SIZE];
+    const char *own = sfsm_pipeline_name(im->p);
+    uint32_t own_version = sfsm_pipeline_version(im->p);
+    int64_t n;
+    join(mp, path, "pipeline");
+    int rc = get_text(name, mp, NULLABLE, NONEMPTY, SFSM_MAX_NAME, &r->pipeline);
+    if (rc)
+        return rc;
+    if (r->pipeline && strcmp(r->pipeline, own) != 0)
+        return fail(SFSM_EINVAL, mp, "pipeline '%s', but this engine's pipeline is '%s'", r->pipeline, own);
+    join(mp, path, "pipeline_version");
+    if ((rc = get_int(version, mp, 0, UINT32_MAX, &n)))
+        return rc;
+    if (n > own_version)
+        return fail(SFSM_EINVAL, mp,
+                    "pipeline %s%s%s version %lld, but this engine has '%s' version %u (a document may carry this "
+                    "engine's version or an earlier one)",
+                    r->pipeline ? "'" : "", r->pipeline ? r->pipeline : "null (this engine's)", r->pipeline ? "'" : "",
+                    (long long)n, own, (unsigned)own_version);
+    r->pipeline_version = (uint32_t)n;
+    return SFSM_OK;
+}
+
+int sfsm__import_opp(importer *im, const cJSON *v, size_t i)
 {
     char path[PATH_SIZE], mp[PATH_SIZE];
     join_index(path, "opportunities", i);
@@ -535,7 +587,10 @@ static int import_opp(importer *im, const cJSON *v, size_t i)
     join(mp, path, "id");
     if ((rc = get_text(m[O_ID], mp, REQUIRED, NONEMPTY, SFSM_MAX_ID, &r.id)))
         return rc;
-    if (!im->write && (rc = check_unique(im, r.id, i, mp)))
+    if (!im->write && im->slots && (rc = sfsm__import_id_unique(im, r.id, i)))
+        return rc;
+    /* before the names: another pipeline's document is unknown stages throughout */
+    if ((rc = get_pipeline(im, m[O_PIPELINE], m[O_PIPELINE_VERSION], path, &r)))
         return rc;
     join(mp, path, "stage");
     if ((rc = get_known(im, m[O_STAGE], mp, REQUIRED, "stage", sfsm_pipeline_stage_index, &r.stage)))
@@ -573,13 +628,6 @@ static int import_opp(importer *im, const cJSON *v, size_t i)
     join(mp, path, "stage_entered_ms");
     if ((rc = get_int(m[O_ENTERED], mp, -SAFE_INTEGER, SAFE_INTEGER, &r.stage_entered_ms)))
         return rc;
-    join(mp, path, "pipeline");
-    if ((rc = get_text(m[O_PIPELINE], mp, NULLABLE, NONEMPTY, SFSM_MAX_NAME, &r.pipeline)))
-        return rc;
-    join(mp, path, "pipeline_version");
-    if ((rc = get_int(m[O_PIPELINE_VERSION], mp, 0, UINT32_MAX, &n)))
-        return rc;
-    r.pipeline_version = (uint32_t)n;
     join(mp, path, "attrs");
     if ((rc = get_attrs(m[O_ATTRS], mp, &im->attrs, &im->attrs_cap, &r.attr_count)))
         return rc;
@@ -717,17 +765,11 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
         n++;
 
     /* 1. check everything */
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    im.mask = cap - 1;
-    if (!(im.slots = sfsm__calloc(cap, sizeof *im.slots)) || !(im.ids = sfsm__calloc(n ? n : 1, sizeof *im.ids))) {
-        rc = sfsm_error_set(SFSM_ENOMEM, "out of memory importing %zu opportunities", n);
+    if ((rc = sfsm__import_ids_init(&im, n)))
         goto out;
-    }
     size_t i = 0;
     for (const cJSON *o = opps->child; o; o = o->next, i++)
-        if ((rc = import_opp(&im, o, i)))
+        if ((rc = sfsm__import_opp(&im, o, i)))
             goto out;
     sfsm__free(im.slots);
     sfsm__free(im.ids);
@@ -740,7 +782,7 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
     im.write = 1;
     i = 0;
     for (const cJSON *o = opps->child; o; o = o->next, i++)
-        if ((rc = import_opp(&im, o, i)))
+        if ((rc = sfsm__import_opp(&im, o, i)))
             break;
     if (rc)
         sfsm__store_rollback(im.s);
@@ -749,10 +791,7 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
     if (!rc && count)
         *count = n;
 out:
-    sfsm__free(im.slots);
-    sfsm__free(im.ids);
-    sfsm__free(im.attrs);
-    sfsm__free(im.change_attrs);
+    sfsm__importer_free(&im);
     cJSON_Delete(root);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "opp_impl.h"
 #include "pipeline_impl.h"
 #include "record_check.h"
+#include "safe_int.h"
 #include "text.h"
 
 void sfsm_opp_free(sfsm_opp *o)
@@ -61,6 +62,10 @@ int sfsm_opp_set_amount(sfsm_opp *o, int64_t minor_units, const char *currency)
         return rc;
     if (minor_units < 0)
         return sfsm_error_set(SFSM_EINVAL, "amount: %lld is negative (opportunity '%s')", (long long)minor_units, o->id);
+    /* the limit of the export format, so that what is stored can be restored */
+    if (minor_units > SFSM_SAFE_INTEGER)
+        return sfsm_error_set(SFSM_EINVAL, "amount: %lld is above the limit of %lld (2^53-1) minor units "
+                              "(opportunity '%s')", (long long)minor_units, (long long)SFSM_SAFE_INTEGER, o->id);
     if ((rc = sfsm__check_currency(currency)))
         return rc;
     o->amount = minor_units;
