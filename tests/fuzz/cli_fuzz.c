@@ -83,7 +83,7 @@ static void check_format_amount(const uint8_t *data, size_t size)
     cli_format_amount(v, buf, 32);
     if (memchr(buf, '\0', 32) == NULL || buf[0] == '\0')
         fail("cli_format_amount overflowed its 32 bytes", "(binary)");
-    if (v >= 0) {
+    if (v >= 0 && v <= CLI_AMOUNT_MAX) {   /* above: "too large", as the library refuses it */
         char plain[40], why[WHY_SIZE];
         size_t n = 0;
         for (const char *p = buf; *p; p++)

@@ -180,8 +180,12 @@ int cli_run_group(const cli_spec *spec, const cli_group_cmd *cmds, int argc, cha
  * Decimal text with at most two fraction digits ("1234", "1234.5",
  * "1234.56") to minor units. Strict: no sign, exponent, spaces or
  * separators; at least one digit before an optional point and one to two
- * after it; no overflow. Returns 0, or -1 with a reason in why.
+ * after it; at most CLI_AMOUNT_MAX minor units. Returns 0, or -1 with a
+ * reason in why.
  */
+/* The library's amount limit, 2^53-1 minor units: what the export format
+ * carries exactly (sfsm_opp_set_amount refuses more). */
+#define CLI_AMOUNT_MAX INT64_C(9007199254740991)
 int cli_parse_amount(const char *text, int64_t *minor, char *why, size_t why_size);
 
 /* Minor units as "1,234,567.89"; buf of at least 32 bytes. Returns buf. */

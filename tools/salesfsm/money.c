@@ -23,8 +23,8 @@ int cli_parse_amount(const char *text, int64_t *minor, char *why, size_t why_siz
         return refuse(why, why_size, text, "expected digits like 1234 or 1234.56");
     for (; *p >= '0' && *p <= '9'; p++) {
         int d = *p - '0';
-        if (units > (INT64_MAX / 100 - d) / 10)   /* units * 100 must fit; cents are checked below */
-            return refuse(why, why_size, text, "too large");
+        if (units > (CLI_AMOUNT_MAX / 100 - d) / 10)   /* cents are checked below */
+            return refuse(why, why_size, text, "too large (at most 90071992547409.91)");
         units = units * 10 + d;
     }
     int64_t cents = 0;
@@ -39,8 +39,8 @@ int cli_parse_amount(const char *text, int64_t *minor, char *why, size_t why_siz
     }
     if (*p != '\0')
         return refuse(why, why_size, text, "expected digits like 1234 or 1234.56 (no sign, exponent or separators)");
-    if (units * 100 > INT64_MAX - cents)
-        return refuse(why, why_size, text, "too large");
+    if (units * 100 > CLI_AMOUNT_MAX - cents)
+        return refuse(why, why_size, text, "too large (at most 90071992547409.91)");
     *minor = units * 100 + cents;
     return 0;
 }
