@@ -164,6 +164,25 @@ class OpportunityJson(SalesfsmTestCase):
         self.assertEqual(other.import_json(empty), 0)
         self.assertEqual(other.import_json(self.engine.export_json().encode("utf-8")), 3)
 
+    def test_amount_limit_is_2_53_minus_1_everywhere(self):
+        limit = 2 ** 53 - 1
+        for make in (lambda: self.create("BIG", amount=limit + 1, currency="USD"),
+                     lambda: self.create("BIG2").set_amount(limit + 1, "USD")):
+            self.assertSalesfsmError(salesfsm.InvalidArgument, make, str(limit + 1), str(limit))
+        self.assertNotIn("BIG", self.ids())
+        self.create("MAX", amount=limit, currency="USD")
+        other = self.sqlite_engine()
+        other.import_json(self.engine.export_json(stage="lead"))
+        self.assertEqual(other.export_json(stage="lead"), self.engine.export_json(stage="lead"))
+
+    def test_another_pipelines_document_is_refused(self):
+        other = self.sqlite_engine()
+        doc = json.loads(self.engine.export_json())
+        doc["opportunities"][1]["pipeline"] = "renewals"
+        self.assertSalesfsmError(salesfsm.InvalidArgument, lambda: other.import_json(json.dumps(doc)),
+                                 "opportunities[1].pipeline", "'renewals'", "'default'")
+        self.assertEqual(self.ids(other), [])
+
 
 if __name__ == "__main__":
     unittest.main()
