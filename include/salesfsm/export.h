@@ -35,9 +35,13 @@ typedef int (*sfsm_write_fn)(const char *buf, size_t n, void *ud);
  * Integers are written exactly; text is UTF-8, passed through unescaped.
  * Errors: SFSM_EINVAL, SFSM_ENOTFOUND (f->stage unknown), SFSM_EVERSION
  * (f->version unknown), SFSM_ENOMEM, SFSM_ESTORAGE (also: the store handed
- * back text a JSON document cannot carry, e.g. not UTF-8; the message names
- * the opportunity), SFSM_EBUSY (called from a scan or history callback), or
- * write's non-zero value, returned as is.
+ * back text a JSON document cannot carry, e.g. not UTF-8, or data that
+ * sfsm_import_json would refuse, checked by the import's own rules; the
+ * message names the opportunity and the import's reason), SFSM_EBUSY
+ * (called from a scan or history callback), or write's non-zero value,
+ * returned as is. On failure write has received part of the document at
+ * most (never the faulty opportunity nor the end): only the return code
+ * says whether the document is complete.
  */
 SFSM_API int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, void *ud);
 
@@ -54,7 +58,8 @@ SFSM_API int sfsm_export_json_string(sfsm_engine *e, const sfsm_filter *f, char 
  * is written in one storage transaction (inside the engine's batch if one is
  * open). Opportunities keep their ids, versions, times and history; nothing
  * is announced to hooks. Stage, event and role names must be those of the
- * engine's pipeline. json need not be NUL-terminated; only len bytes are
+ * engine's pipeline; each opportunity's pipeline must be the engine's (or
+ * null) at the engine's version or an earlier one. json need not be NUL-terminated; only len bytes are
  * read. Integers must lie within ±(2^53-1) (numbers are read as doubles,
  * which are exact only up to there). On success *count (may be NULL) is the
  * number imported; on failure it is 0.
