@@ -711,8 +711,10 @@ static void test_setter_args(void **state)
         assert_int_equal(setters[k](o, long_text), SFSM_OK);
     assert_int_equal(strlen(sfsm_opp_title(o)), SFSM_MAX_TEXT);
     assert_int_equal(sfsm_opp_set_amount(o, 0, "USD"), SFSM_OK);
-    assert_int_equal(sfsm_opp_set_amount(o, INT64_MAX, "XAU"), SFSM_OK);
-    assert_int_equal(sfsm_opp_amount(o), INT64_MAX);
+    assert_int_equal(sfsm_opp_set_amount(o, INT64_C(9007199254740992), "XAU"), SFSM_EINVAL);   /* 2^53 */
+    assert_msg_has("9007199254740991");
+    assert_int_equal(sfsm_opp_set_amount(o, INT64_C(9007199254740991), "XAU"), SFSM_OK);
+    assert_int_equal(sfsm_opp_amount(o), INT64_C(9007199254740991));
     assert_int_equal(sfsm_opp_save(e, o), SFSM_OK);
     free(long_text);
     free(wide_text);
