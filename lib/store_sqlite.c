@@ -16,6 +16,7 @@
 #include <salesfsm/sys/store.h>
 
 #include "alloc.h"
+#include "record_check.h"
 #include "store_impl.h"
 #include "store_sqlite_schema.h"
 #include "text.h"
@@ -326,6 +327,23 @@ static int row_fields(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy, 
     } else {
         for (int k = 0; k < N_TEXT; k++)
             t[k] = (const char *)sqlite3_column_text(s, text_cols[k]);
+    }
+    /* SQLite converts what it holds on request ('12abc' reads as 12, NULL
+     * as 0): a number column holding anything but an integer is damage,
+     * not a value. */
+    static const struct {
+        int col;
+        const char *name;
+    } int_cols[] = { { 2, "version" },     { 3, "amount" },      { 8, "expected_close_ms" }, { 9, "created_ms" },
+                     { 10, "updated_ms" }, { 11, "stage_entered_ms" }, { 13, "pipeline_version" } };
+    for (size_t k = 0; k < sizeof int_cols / sizeof int_cols[0]; k++) {
+        int type = sqlite3_column_type(s, int_cols[k].col);
+        if (type != SQLITE_INTEGER) {
+            char label[SFSM_LABEL_SIZE];
+            return sfsm_error_set(SFSM_ESTORAGE, "stored opportunity '%s': %s holds %s, not an integer",
+                                  sfsm__label(label, (const char *)sqlite3_column_text(s, 0)), int_cols[k].name,
+                                  type == SQLITE_NULL ? "NULL" : type == SQLITE_FLOAT ? "a real number" : "text");
+        }
     }
     int err = attrs_publish(q, nattrs);
     if (err)
