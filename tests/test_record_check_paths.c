@@ -154,17 +154,9 @@ static void run_case(const char *changes, int version, const char *msg)
     fixture_free(f);
 }
 
-static int on_sqlite(void)
-{
-    const char *which = getenv("SFSM_TEST_STORE");
-    return which && strcmp(which, "sqlite") == 0;
-}
-
 static void changes_text(void **state)
 {
     (void)state;
-    if (!on_sqlite())
-        skip();
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         run_case(cases[k].changes, cases[k].version, cases[k].msg);
 }
@@ -173,8 +165,6 @@ static void changes_text(void **state)
 static void changes_limits(void **state)
 {
     (void)state;
-    if (!on_sqlite())
-        skip();
     char *doc = malloc(16384);
     assert_non_null(doc);
     char big[SFSM_MAX_TEXT + 2];
