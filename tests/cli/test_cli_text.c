@@ -41,6 +41,15 @@ static void tx_escapes_what_a_terminal_acts_on(void **state)
     assert_ptr_equal(cli_tx(clean), clean);
 }
 
+static void messages_keep_the_library_escapes(void **state)
+{
+    (void)state;
+    /* The library writes "\xff" for a byte it quotes; shown once, not as "\\xff". */
+    assert_string_equal(cli_tx_message("stored opportunity 'OPP\\xff': bad"), "stored opportunity 'OPP\\xff': bad");
+    assert_string_equal(cli_tx_message("raw \x1b[2J and \xff"), "raw \\x1b[2J and \\xff");
+    assert_string_equal(cli_tx_message(NULL), "");
+}
+
 static void tx_copies_survive_one_printf(void **state)
 {
     (void)state;
@@ -198,6 +207,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tx_escapes_what_a_terminal_acts_on),
+        cmocka_unit_test(messages_keep_the_library_escapes),
         cmocka_unit_test(tx_copies_survive_one_printf),
         cmocka_unit_test(utf8_validity),
         cmocka_unit_test(json_writer_escapes),

@@ -461,9 +461,6 @@ OPEN_DEFECTS = {
     "RowMutations.test_history_last_missing": "history shorter than the version is not refused",
     "RowMutations.test_history_swapped": "velocity replays swapped entries",
     "RowMutations.test_history_unknown_stage": "velocity drops a stay at an unknown stage",
-    # The library's label escapes the byte, and the CLI escapes the
-    # backslash again: the message does not show the id as stored.
-    "RowMutations.test_id_not_utf8": "id escaped twice in the message",
     # Payments are checked one by one, not against their opportunity.
     "RowMutations.test_payment_at_int64_max": "payment time outside +-(2^53-1) accepted",
     "RowMutations.test_payment_other_currency": "payment currency not checked against the deal",

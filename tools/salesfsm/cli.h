@@ -247,6 +247,14 @@ int cli_report_json(const sfsm_report *r, FILE *f);
  */
 const char *cli_tx(const char *s);
 
+/*
+ * cli_tx for a message: the library already writes untrusted text in its
+ * messages as \xNN escapes, so backslashes are left as they are (escaping
+ * them again would show "\\xff"); controls and malformed UTF-8 are still
+ * escaped. NULL gives "".
+ */
+const char *cli_tx_message(const char *s);
+
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int cli_utf8_valid(const char *s, size_t len);
 

@@ -20,7 +20,7 @@ int cli_usage_error(const cli_spec *spec, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* The message may quote an argument: escaped like any text for people. */
-    fprintf(stderr, "salesfsm %s: %s", spec->name, cli_tx(msg));
+    fprintf(stderr, "salesfsm %s: %s", spec->name, cli_tx_message(msg));
     fprintf(stderr, "\nusage: salesfsm %s %s\n(salesfsm %s --help for more)\n", spec->name, spec->synopsis,
             spec->name);
     return CLI_USAGE;

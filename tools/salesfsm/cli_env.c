@@ -10,7 +10,7 @@
 int cli_fail(int rc)
 {
     /* The message may quote stored text: escaped like any text for people. */
-    fprintf(stderr, "salesfsm: %s: %s\n", sfsm_strerror(rc), cli_tx(sfsm_errmsg()));
+    fprintf(stderr, "salesfsm: %s: %s\n", sfsm_strerror(rc), cli_tx_message(sfsm_errmsg()));
     return CLI_FAIL;
 }
 
@@ -21,7 +21,7 @@ int cli_fail_msg(int errnum, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "salesfsm: %s", cli_tx(msg));   /* it may quote a file name */
+    fprintf(stderr, "salesfsm: %s", cli_tx_message(msg));   /* it may quote a file name */
     if (errnum)
         fprintf(stderr, ": %s", strerror(errnum));
     fputc('\n', stderr);

@@ -52,16 +52,16 @@ int cli_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-/* The escape for byte c at the start of a k-byte sequence, or NULL if it
- * prints as itself: C0 controls, DEL, the C1 controls U+0080..U+009F (some
- * terminals act on them too), backslash (so an escape is never ambiguous),
- * and any byte of a malformed sequence (k == 0). */
-static int needs_escape(const unsigned char *p, size_t k)
+/* Whether the k-byte sequence at p is written as escapes: C0 controls, DEL,
+ * the C1 controls U+0080..U+009F (some terminals act on them too), any byte
+ * of a malformed sequence (k == 0), and backslash when `backslash` is set
+ * (so that an escape in stored text is never ambiguous). */
+static int needs_escape(const unsigned char *p, size_t k, int backslash)
 {
     if (k == 0)
         return 1;
     if (k == 1)
-        return p[0] < 0x20 || p[0] == 0x7F || p[0] == '\\';
+        return p[0] < 0x20 || p[0] == 0x7F || (backslash && p[0] == '\\');
     return k == 2 && p[0] == 0xC2 && p[1] <= 0x9F;
 }
 
@@ -96,15 +96,13 @@ static void free_ring(void)
         free(ring[i].data);
 }
 
-const char *cli_tx(const char *s)
+static const char *escaped(const char *s, int backslash)
 {
-    if (!s)
-        return "-";
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), i = 0;
     while (i < n) {
         size_t k = utf8_seq(p + i, n - i);
-        if (needs_escape(p + i, k))
+        if (needs_escape(p + i, k, backslash))
             break;
         i += k;
     }
@@ -129,7 +127,7 @@ const char *cli_tx(const char *s)
     o = i;
     while (i < n) {
         size_t k = utf8_seq(p + i, n - i);
-        if (needs_escape(p + i, k)) {
+        if (needs_escape(p + i, k, backslash)) {
             size_t bytes = k ? k : 1;
             for (size_t b = 0; b < bytes; b++)
                 o += escape_byte(p[i + b], out + o);
@@ -142,4 +140,14 @@ const char *cli_tx(const char *s)
     }
     out[o] = '\0';
     return out;
+}
+
+const char *cli_tx(const char *s)
+{
+    return s ? escaped(s, 1) : "-";
+}
+
+const char *cli_tx_message(const char *s)
+{
+    return escaped(s ? s : "", 0);
 }
