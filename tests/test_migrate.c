@@ -1,59 +1,11 @@
 /* Pipelines over the years: a store checked against the pipeline an engine
  * brings, and opportunities moved to a newer version of it. */
 #include "testutil.h"
+#include "deals_versions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Version 1 has a technical review between lead and quoted. */
-static const char *const V1 =
-    "{\"name\": \"deals\", \"version\": 1, \"initial\": \"lead\","
-    " \"stages\": ["
-    "  {\"name\": \"lead\", \"probability\": 10, \"outcome\": \"open\"},"
-    "  {\"name\": \"review\", \"probability\": 30, \"outcome\": \"open\"},"
-    "  {\"name\": \"quoted\", \"probability\": 50, \"outcome\": \"open\"},"
-    "  {\"name\": \"won\", \"probability\": 100, \"outcome\": \"won\"},"
-    "  {\"name\": \"lost\", \"probability\": 0, \"outcome\": \"lost\"}],"
-    " \"roles\": [\"rep\"],"
-    " \"events\": ["
-    "  {\"name\": \"review\", \"from\": [\"lead\"], \"to\": \"review\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"quote\", \"from\": [\"review\"], \"to\": \"quoted\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"win\", \"from\": [\"quoted\"], \"to\": \"won\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"lose\", \"from\": [\"lead\", \"review\", \"quoted\"], \"to\": \"lost\", \"roles\": [\"rep\"]}]}";
-
-/* Version 2 drops the review: reviewed deals become qualified. */
-static const char *const V2 =
-    "{\"name\": \"deals\", \"version\": 2, \"initial\": \"lead\","
-    " \"stages\": ["
-    "  {\"name\": \"lead\", \"probability\": 10, \"outcome\": \"open\"},"
-    "  {\"name\": \"qualified\", \"probability\": 30, \"outcome\": \"open\"},"
-    "  {\"name\": \"quoted\", \"probability\": 50, \"outcome\": \"open\"},"
-    "  {\"name\": \"won\", \"probability\": 100, \"outcome\": \"won\"},"
-    "  {\"name\": \"lost\", \"probability\": 0, \"outcome\": \"lost\"}],"
-    " \"roles\": [\"rep\"],"
-    " \"events\": ["
-    "  {\"name\": \"qualify\", \"from\": [\"lead\"], \"to\": \"qualified\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"quote\", \"from\": [\"qualified\"], \"to\": \"quoted\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"win\", \"from\": [\"quoted\"], \"to\": \"won\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"lose\", \"from\": [\"lead\", \"qualified\", \"quoted\"], \"to\": \"lost\", \"roles\": [\"rep\"]}],"
-    " \"migrations\": [{\"from_version\": 1, \"from\": \"review\", \"to\": \"qualified\"}]}";
-
-/* Version 3 drops the review too, but says nothing about where it went. */
-static const char *const V3 =
-    "{\"name\": \"deals\", \"version\": 3, \"initial\": \"lead\","
-    " \"stages\": ["
-    "  {\"name\": \"lead\", \"probability\": 10, \"outcome\": \"open\"},"
-    "  {\"name\": \"quoted\", \"probability\": 50, \"outcome\": \"open\"},"
-    "  {\"name\": \"won\", \"probability\": 100, \"outcome\": \"won\"},"
-    "  {\"name\": \"lost\", \"probability\": 0, \"outcome\": \"lost\"}],"
-    " \"roles\": [\"rep\"],"
-    " \"events\": ["
-    "  {\"name\": \"quote\", \"from\": [\"lead\"], \"to\": \"quoted\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"win\", \"from\": [\"quoted\"], \"to\": \"won\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"lose\", \"from\": [\"lead\", \"quoted\"], \"to\": \"lost\", \"roles\": [\"rep\"]}]}";
-
-static const sfsm_actor SELLER = { "Ravi", "rep" };
 
 typedef struct world {
     sfsm_pipeline *v1, *v2, *v3;
@@ -65,15 +17,6 @@ typedef struct world {
 static int64_t clock_of(void *ud)
 {
     return ((world *)ud)->now;
-}
-
-static sfsm_pipeline *load(const char *json)
-{
-    sfsm_pipeline *p = NULL;
-    int rc = sfsm_pipeline_from_json(&p, json, strlen(json));
-    if (rc)
-        fail_msg("pipeline: %s", sfsm_errmsg());
-    return p;
 }
 
 static sfsm_engine *engine(world *w, const sfsm_pipeline *p)
@@ -92,9 +35,9 @@ static int setup(void **state)
     world *w = calloc(1, sizeof *w);
     assert_non_null(w);
     w->now = T0_MS;
-    w->v1 = load(V1);
-    w->v2 = load(V2);
-    w->v3 = load(V3);
+    w->v1 = deals_load(DEALS_V1);
+    w->v2 = deals_load(DEALS_V2);
+    w->v3 = deals_load(DEALS_V3);
     test_store_open(&w->store, w->path);
     sfsm_engine *e = engine(w, w->v1);
     static const struct { const char *id; const char *events[3]; } opps[] = {

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "testutil.h"
+#include "deals_versions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,68 +13,11 @@
 
 #include <sqlite3.h>
 
-/* Version 1 has a technical review between lead and quoted. */
-static const char *const V1 =
-    "{\"name\": \"deals\", \"version\": 1, \"initial\": \"lead\","
-    " \"stages\": ["
-    "  {\"name\": \"lead\", \"probability\": 10, \"outcome\": \"open\"},"
-    "  {\"name\": \"review\", \"probability\": 30, \"outcome\": \"open\"},"
-    "  {\"name\": \"quoted\", \"probability\": 50, \"outcome\": \"open\"},"
-    "  {\"name\": \"won\", \"probability\": 100, \"outcome\": \"won\"},"
-    "  {\"name\": \"lost\", \"probability\": 0, \"outcome\": \"lost\"}],"
-    " \"roles\": [\"rep\"],"
-    " \"events\": ["
-    "  {\"name\": \"review\", \"from\": [\"lead\"], \"to\": \"review\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"quote\", \"from\": [\"review\"], \"to\": \"quoted\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"win\", \"from\": [\"quoted\"], \"to\": \"won\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"lose\", \"from\": [\"lead\", \"review\", \"quoted\"], \"to\": \"lost\", \"roles\": [\"rep\"]}]}";
-
-/* Version 2 drops the review: reviewed deals become qualified. */
-static const char *const V2 =
-    "{\"name\": \"deals\", \"version\": 2, \"initial\": \"lead\","
-    " \"stages\": ["
-    "  {\"name\": \"lead\", \"probability\": 10, \"outcome\": \"open\"},"
-    "  {\"name\": \"qualified\", \"probability\": 30, \"outcome\": \"open\"},"
-    "  {\"name\": \"quoted\", \"probability\": 50, \"outcome\": \"open\"},"
-    "  {\"name\": \"won\", \"probability\": 100, \"outcome\": \"won\"},"
-    "  {\"name\": \"lost\", \"probability\": 0, \"outcome\": \"lost\"}],"
-    " \"roles\": [\"rep\"],"
-    " \"events\": ["
-    "  {\"name\": \"qualify\", \"from\": [\"lead\"], \"to\": \"qualified\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"quote\", \"from\": [\"qualified\"], \"to\": \"quoted\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"win\", \"from\": [\"quoted\"], \"to\": \"won\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"lose\", \"from\": [\"lead\", \"qualified\", \"quoted\"], \"to\": \"lost\", \"roles\": [\"rep\"]}],"
-    " \"migrations\": [{\"from_version\": 1, \"from\": \"review\", \"to\": \"qualified\"}]}";
-
-/* Version 3 drops the review too, but says nothing about where it went. */
-static const char *const V3 =
-    "{\"name\": \"deals\", \"version\": 3, \"initial\": \"lead\","
-    " \"stages\": ["
-    "  {\"name\": \"lead\", \"probability\": 10, \"outcome\": \"open\"},"
-    "  {\"name\": \"quoted\", \"probability\": 50, \"outcome\": \"open\"},"
-    "  {\"name\": \"won\", \"probability\": 100, \"outcome\": \"won\"},"
-    "  {\"name\": \"lost\", \"probability\": 0, \"outcome\": \"lost\"}],"
-    " \"roles\": [\"rep\"],"
-    " \"events\": ["
-    "  {\"name\": \"quote\", \"from\": [\"lead\"], \"to\": \"quoted\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"win\", \"from\": [\"quoted\"], \"to\": \"won\", \"roles\": [\"rep\"]},"
-    "  {\"name\": \"lose\", \"from\": [\"lead\", \"quoted\"], \"to\": \"lost\", \"roles\": [\"rep\"]}]}";
-
-static const sfsm_actor SELLER = { "Ravi", "rep" };
-
-static sfsm_pipeline *load(const char *json)
-{
-    sfsm_pipeline *p = NULL;
-    if (sfsm_pipeline_from_json(&p, json, strlen(json)) != SFSM_OK)
-        fail_msg("pipeline: %s", sfsm_errmsg());
-    return p;
-}
-
 /* Two opportunities in version 1's review stage (one with attributes) and
  * a lead, written by a version-1 engine: all three move to version 2. */
 static void fill_v1(sfsm_store *s)
 {
-    sfsm_pipeline *v1 = load(V1);
+    sfsm_pipeline *v1 = deals_load(DEALS_V1);
     sfsm_engine *e = NULL;
     assert_int_equal(sfsm_engine_new(&e, v1, s), SFSM_OK);
     static const char *const ids[] = { "r1", "r2", "l1" };
@@ -103,7 +47,7 @@ static void fill_v1(sfsm_store *s)
  * not been migrated yet). */
 static char *stored(sfsm_store *s)
 {
-    sfsm_pipeline *v1 = load(V1);
+    sfsm_pipeline *v1 = deals_load(DEALS_V1);
     sfsm_engine *e = NULL;
     assert_int_equal(sfsm_engine_new(&e, v1, s), SFSM_OK);
     char *a = opp_stored(e, "r1"), *b = opp_stored(e, "r2"), *c = opp_stored(e, "l1");
@@ -141,7 +85,7 @@ static void test_migrate_out_of_memory(void **state)
     char path[256];
     test_store_open(&s, path);
     fill_v1(s);
-    sfsm_pipeline *v2 = load(V2);
+    sfsm_pipeline *v2 = deals_load(DEALS_V2);
     sfsm_engine *e = NULL;
     assert_int_equal(sfsm_engine_new(&e, v2, s), SFSM_OK);
     char *before = stored(s);
@@ -193,7 +137,7 @@ static void test_check_out_of_memory(void **state)
     char path[256];
     test_store_open(&s, path);
     fill_v1(s);
-    sfsm_pipeline *v3 = load(V3);
+    sfsm_pipeline *v3 = deals_load(DEALS_V3);
     failalloc_install();
     int done = 0;
     for (long n = 1; n < 10000 && !done; n++) {
@@ -258,7 +202,7 @@ static void test_migrate_write_refused(void **state)
         sqlite3 *db = NULL;
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, triggers[i], NULL, NULL, NULL), SQLITE_OK);
-        sfsm_pipeline *v2 = load(V2);
+        sfsm_pipeline *v2 = deals_load(DEALS_V2);
         sfsm_engine *e = NULL;
         assert_int_equal(sfsm_engine_new(&e, v2, s), SFSM_OK);
         char *before = stored(s);
