@@ -5,13 +5,11 @@
 
 #include "testutil.h"
 #include "deals_versions.h"
+#include "sqlite_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 /* Two opportunities in version 1's review stage (one with attributes) and
  * a lead, written by a version-1 engine: all three move to version 2. */
@@ -165,16 +163,6 @@ static void test_check_out_of_memory(void **state)
     test_store_remove(path);
 }
 
-static void remove_db(const char *path)
-{
-    char name[300];
-    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
-        unlink(name);
-    }
-}
-
 /* On SQLite, a trigger refuses the moved record or its migrate history
  * entry (the second opportunity's, so that the first one's move must be
  * undone): ESTORAGE with the trigger's words, nothing moved, and after the
@@ -190,18 +178,11 @@ static void test_migrate_write_refused(void **state)
     };
     for (int i = 0; i < 2; i++) {
         char path[256];
-        const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/sfsm-migrate-XXXXXX", dir && *dir ? dir : "/tmp");
-        int fd = mkstemp(path);
-        assert_true(fd >= 0);
-        close(fd);
-        unlink(path);
+        db_tmp_path(path);
         sfsm_store *s = NULL;
         assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
         fill_v1(s);
-        sqlite3 *db = NULL;
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, triggers[i], NULL, NULL, NULL), SQLITE_OK);
+        exec_on(path, triggers[i]);
         sfsm_pipeline *v2 = deals_load(DEALS_V2);
         sfsm_engine *e = NULL;
         assert_int_equal(sfsm_engine_new(&e, v2, s), SFSM_OK);
@@ -214,14 +195,13 @@ static void test_migrate_write_refused(void **state)
         assert_int_equal(heard, 0);
         assert_same_and_free(stored(s), before);
         free(before);
-        assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
-        sqlite3_close(db);
+        exec_on(path, "DROP TRIGGER refuse");
         assert_int_equal(sfsm_engine_migrate(e, &SELLER, on_moved, NULL, &moved), SFSM_OK);
         assert_int_equal(moved, 3);
         sfsm_engine_free(e);
         sfsm_pipeline_free(v2);
         sfsm_store_close(s);
-        remove_db(path);
+        test_store_remove(path);
     }
 }
 

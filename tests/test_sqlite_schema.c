@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "testutil.h"
+#include "sqlite_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,116 +16,9 @@
 #define CURRENT_SCHEMA 3
 #define SFSM_APP_ID 0x5346534D
 
-/* ---- files ---- */
-
-static void tmp_path(char path[256])
-{
-    const char *dir = getenv("TMPDIR");
-    snprintf(path, 256, "%s/sfsm-schema-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-}
-
-static void remove_db(const char *path)
-{
-    char name[300];
-    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
-        unlink(name);
-    }
-}
-
-static char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long size = ftell(f);
-    assert_true(size >= 0);
-    rewind(f);
-    char *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *n = (size_t)size;
-    return buf;
-}
-
-static void exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
-}
-
-static sqlite3_int64 query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    sqlite3_int64 v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
-/* Opening fails with `code`, a message naming the file and `needle`, no
- * handle, and the file byte for byte as it was. */
-static void assert_open_fails_untouched(const char *path, const sfsm_sqlite_options *o, int code,
-                                        const char *needle)
-{
-    size_t n0, n1;
-    char *before = read_all(path, &n0);
-    sfsm_store *s = (sfsm_store *)&n0;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, o), code);
-    assert_null(s);
-    assert_msg_has(path);
-    assert_msg_has(needle);
-    char *after = read_all(path, &n1);
-    assert_int_equal(n0, n1);
-    assert_memory_equal(before, after, n0);
-    free(before);
-    free(after);
-}
-
-/* ---- a version-1 file, as salesfsm 0.1.0 wrote it ---- */
-
-static const char *const v1_schema =
-    "PRAGMA application_id=1397117773;"
-    "CREATE TABLE opp ("
-    " id TEXT NOT NULL UNIQUE, stage TEXT NOT NULL, version INTEGER NOT NULL,"
-    " amount INTEGER NOT NULL DEFAULT 0, currency TEXT, customer TEXT, owner TEXT, title TEXT,"
-    " expected_close_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
-    " updated_ms INTEGER NOT NULL, stage_entered_ms INTEGER NOT NULL,"
-    " pipeline TEXT, pipeline_version INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX opp_stage ON opp(stage);"
-    "CREATE INDEX opp_owner ON opp(owner);"
-    "CREATE INDEX opp_customer ON opp(customer);"
-    "CREATE INDEX opp_updated ON opp(updated_ms);"
-    "CREATE TABLE opp_attr (opp_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-    " PRIMARY KEY (opp_id, key)) WITHOUT ROWID;"
-    "CREATE TABLE history (opp_id TEXT NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
-    " kind INTEGER NOT NULL, event TEXT, from_stage TEXT, to_stage TEXT, actor TEXT, role TEXT,"
-    " note TEXT, fields INTEGER NOT NULL DEFAULT 0, changes TEXT,"
-    " PRIMARY KEY (opp_id, version)) WITHOUT ROWID;"
-    "INSERT INTO opp VALUES ('old-1', 'qualified', 2, 500000, 'CNY', 'Acme', 'ravi', NULL, 0,"
-    " 1700000000000, 1700000100000, 1700000100000, 'default', 1);"
-    "INSERT INTO history VALUES ('old-1', 1, 1700000000000, 1, NULL, NULL, 'lead', 'Ravi', 'rep', NULL, 0, NULL);"
-    "INSERT INTO history VALUES ('old-1', 2, 1700000100000, 2, 'qualify', 'lead', 'qualified', 'Ravi', 'rep',"
-    " NULL, 0, NULL);"
-    "PRAGMA user_version=1;";
-
 static void make_v1(const char *path, const char *extra)
 {
-    exec_on(path, v1_schema);
+    exec_on(path, SQLITE_V1_FILE);
     if (extra)
         exec_on(path, extra);
 }
@@ -164,10 +58,11 @@ static void test_ours_without_version(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     exec_on(path, "PRAGMA application_id=1397117773; CREATE TABLE opp (id TEXT);");
     assert_open_fails_untouched(path, NULL, SFSM_ESTORAGE, "no schema version");
-    remove_db(path);
+    assert_msg_has(path);
+    test_store_remove(path);
 }
 
 /* A plain SQLite file of another program (no application id at all) is not
@@ -176,15 +71,17 @@ static void test_plain_sqlite_file_with_tables(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     exec_on(path, "CREATE TABLE invoices (no INTEGER PRIMARY KEY, total INTEGER);"
                   "INSERT INTO invoices VALUES (1, 990);");
     assert_open_fails_untouched(path, NULL, SFSM_ESTORAGE, "another application");
+    assert_msg_has(path);
     sfsm_sqlite_options o = SFSM_SQLITE_OPTIONS_INIT;
     o.create = 0;
     assert_open_fails_untouched(path, &o, SFSM_ESTORAGE, "another application");
+    assert_msg_has(path);
     assert_int_equal(query_int(path, "SELECT total FROM invoices"), 990);
-    remove_db(path);
+    test_store_remove(path);
 }
 
 /* A newer salesfsm's file whose schema is also bigger than ours. */
@@ -192,11 +89,12 @@ static void test_newer_version_refused(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     make_v1(path, "CREATE TABLE quota (x INTEGER); PRAGMA user_version=4;");
     assert_open_fails_untouched(path, NULL, SFSM_EVERSION, "schema version 4");
+    assert_msg_has(path);
     assert_msg_has("knows up to 3");
-    remove_db(path);
+    test_store_remove(path);
 }
 
 /* A schema entry SQLite cannot parse: the file is reported corrupt. */
@@ -204,11 +102,12 @@ static void test_malformed_schema(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     make_v1(path, "PRAGMA writable_schema=ON;"
                   "UPDATE sqlite_schema SET sql = 'CREATE TABLE opp (' WHERE name = 'opp';");
     assert_open_fails_untouched(path, NULL, SFSM_ESTORAGE, "corrupt");
-    remove_db(path);
+    assert_msg_has(path);
+    test_store_remove(path);
 }
 
 /* Another process holds an exclusive lock on a rollback-journal file: the
@@ -217,7 +116,7 @@ static void test_unreadable_while_locked(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     make_v1(path, NULL);
     sqlite3 *other = NULL;
     assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
@@ -234,7 +133,7 @@ static void test_unreadable_while_locked(void **state)
     assert_int_equal(query_int(path, "PRAGMA user_version"), 1);
     /* once the lock is gone the same file opens and migrates */
     assert_opens_and_migrates(path);
-    remove_db(path);
+    test_store_remove(path);
 }
 
 /* ---- upgrades that fail ---- */
@@ -243,32 +142,11 @@ static void test_unreadable_while_locked(void **state)
  * table, as one string, for "unchanged" across a failed upgrade. */
 static char *content_of(const char *path)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    size_t cap = 1 << 16, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT 'v', (SELECT user_version FROM pragma_user_version),"
-                                        " (SELECT application_id FROM pragma_application_id), NULL"
-                                        " UNION ALL SELECT type, name, tbl_name, sql FROM sqlite_schema"
-                                        " UNION ALL SELECT 'opp', id, version, stage FROM opp"
-                                        " UNION ALL SELECT 'history', opp_id, version, to_stage FROM history",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        for (int c = 0; c < 4; c++) {
-            const unsigned char *t = sqlite3_column_text(s, c);
-            int w = snprintf(out + len, cap - len, "%s|", t ? (const char *)t : "NULL");
-            assert_true(w > 0 && (size_t)w < cap - len);
-            len += (size_t)w;
-        }
-        out[len++] = '\n';
-    }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return out;
+    return dump_rows(path, "SELECT 'v', (SELECT user_version FROM pragma_user_version),"
+                           " (SELECT application_id FROM pragma_application_id), NULL"
+                           " UNION ALL SELECT type, name, tbl_name, sql FROM sqlite_schema"
+                           " UNION ALL SELECT 'opp', id, version, stage FROM opp"
+                           " UNION ALL SELECT 'history', opp_id, version, to_stage FROM history");
 }
 
 /* A version-1 file where someone already made a table called `payment`:
@@ -279,7 +157,7 @@ static void test_upgrade_fails_midway(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     make_v1(path, "CREATE TABLE payment (receipt TEXT);");
     char *before = content_of(path);
     size_t n0;
@@ -310,7 +188,7 @@ static void test_upgrade_fails_midway(void **state)
     /* with the stray table gone, the same file migrates */
     exec_on(path, "DROP TABLE payment;");
     assert_opens_and_migrates(path);
-    remove_db(path);
+    test_store_remove(path);
 }
 
 /* A version-1 file in WAL mode whose write lock another process holds: the
@@ -319,7 +197,7 @@ static void test_upgrade_cannot_lock(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     make_v1(path, "PRAGMA journal_mode=WAL;");
     char *before = content_of(path);
     sqlite3 *other = NULL;
@@ -339,7 +217,7 @@ static void test_upgrade_cannot_lock(void **state)
     free(before);
     free(after);
     assert_opens_and_migrates(path);
-    remove_db(path);
+    test_store_remove(path);
 }
 
 /* ---- failures SQLite reports inside the upgrade ----
@@ -440,7 +318,7 @@ static void test_create_fails(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[256];
-        tmp_path(path);
+        db_tmp_path(path);
         inject_on(path);
         inj.deny_action = cases[i].action;
         inj.deny_arg = cases[i].arg;
@@ -454,7 +332,7 @@ static void test_create_fails(void **state)
         assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
         sfsm_store_close(s);
         assert_int_equal(query_int(path, "PRAGMA user_version"), CURRENT_SCHEMA);
-        remove_db(path);
+        test_store_remove(path);
     }
 }
 
@@ -465,7 +343,7 @@ static void test_upgrade_fails_at_the_end(void **state)
     (void)state;
     for (int commit = 0; commit <= 1; commit++) {
         char path[256];
-        tmp_path(path);
+        db_tmp_path(path);
         make_v1(path, NULL);
         size_t n0, n1;
         char *before = read_all(path, &n0);
@@ -487,7 +365,7 @@ static void test_upgrade_fails_at_the_end(void **state)
         free(after);
         assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'history_at'"), 0);
         assert_opens_and_migrates(path);
-        remove_db(path);
+        test_store_remove(path);
     }
 }
 
@@ -498,7 +376,7 @@ static void test_newer_process_upgrades_first(void **state)
 {
     (void)state;
     char path[256];
-    tmp_path(path);
+    db_tmp_path(path);
     make_v1(path, "PRAGMA journal_mode=WAL;");
     inject_on(path);
     inj.race_sql = "CREATE TABLE quota (x INTEGER); PRAGMA user_version=4;";
@@ -508,7 +386,7 @@ static void test_newer_process_upgrades_first(void **state)
     assert_int_equal(query_int(path, "PRAGMA user_version"), 4);
     assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('history_at', 'payment')"),
                      0);
-    remove_db(path);
+    test_store_remove(path);
 }
 
 int main(void)

@@ -6,13 +6,11 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "testutil.h"
+#include "sqlite_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 /* ---- a seeded store file ---- */
 
@@ -61,26 +59,6 @@ static void env_close(env *v)
     v->p = NULL;
 }
 
-static void remove_db(const char *path)
-{
-    char name[300];
-    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
-        unlink(name);
-    }
-}
-
-static void exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-    sqlite3_close(db);
-}
-
 static void create_opp(env *v, const char *id, const char *attr, int won)
 {
     sfsm_create_options o = SFSM_CREATE_OPTIONS_INIT;
@@ -105,12 +83,7 @@ static void create_opp(env *v, const char *id, const char *attr, int won)
  * a target and a payment. */
 static void seed(env *v)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(v->path, sizeof v->path, "%s/sfsm-paths-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(v->path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(v->path);
+    db_tmp_path(v->path);
     env_open(v);
     char id[16];
     for (int k = 0; k < 4; k++) {
@@ -131,30 +104,14 @@ static void seed(env *v)
 /* Every row of every table, as one string. */
 static char *content_of(const char *path)
 {
-    static const char *const sql =
+    return dump_rows(path,
         "SELECT 'opp', id || ' ' || stage || ' ' || version || ' ' || ifnull(title, '-') FROM opp"
         " UNION ALL SELECT 'attr', opp_id || ' ' || key || ' ' || value FROM opp_attr"
         " UNION ALL SELECT 'history', opp_id || ' ' || version || ' ' || ifnull(to_stage, '-') FROM history"
         " UNION ALL SELECT 'team', owner || ' ' || team FROM team_member"
         " UNION ALL SELECT 'target', subject || ' ' || year || ' ' || amount FROM target"
         " UNION ALL SELECT 'payment', opp_id || ' ' || seq || ' ' || amount FROM payment"
-        " ORDER BY 1, 2";
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        fail_msg("content_of: %s", sqlite3_errmsg(db));
-    size_t cap = 1 << 16, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int w = snprintf(out + len, cap - len, "%s %s\n", sqlite3_column_text(s, 0), sqlite3_column_text(s, 1));
-        assert_true(w > 0 && (size_t)w < cap - len);
-        len += (size_t)w;
-    }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return out;
+        " ORDER BY 1, 2");
 }
 
 /* ---- the calls ---- */
@@ -476,7 +433,7 @@ static void check_missing_table(const call_case *c, int prepared)
     if (c->run(&v, 1) != SFSM_OK)
         fail_msg("%s: after the table is back: %s", c->name, sfsm_errmsg());
     env_close(&v);
-    remove_db(v.path);
+    test_store_remove(v.path);
 }
 
 static void test_missing_table_before_prepare(void **state)
@@ -564,7 +521,7 @@ static void test_trigger_refuses_writes(void **state)
         if (c->run(&v, 1) != SFSM_OK)
             fail_msg("%s: without the trigger: %s", t->name, sfsm_errmsg());
         env_close(&v);
-        remove_db(v.path);
+        test_store_remove(v.path);
     }
 }
 
@@ -607,7 +564,7 @@ static void test_broken_batch_refuses_every_call(void **state)
     OK(do_create(&v, 7));
     OK(do_team_set(&v, 1));
     env_close(&v);
-    remove_db(v.path);
+    test_store_remove(v.path);
     free(before);
 }
 
@@ -638,7 +595,7 @@ static void test_broken_save_in_batch(void **state)
     free(after);
     OK(do_create(&v, 7));
     env_close(&v);
-    remove_db(v.path);
+    test_store_remove(v.path);
 }
 
 int main(void)
