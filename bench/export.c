@@ -12,38 +12,18 @@
  * Usage: export [-n N] [-r RUNS] [--no-import]
  * Exit status 0 on success, 1 if a call fails.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench_stats.h"
+#include "bench_util.h"
 #include <salesfsm/salesfsm.h>
 
 #define BATCH 1000
 #define T0_MS INT64_C(1767225600000) /* 2026-01-01 00:00 UTC */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "export: %s: %s: %s\n", what, sfsm_strerror(rc), sfsm_errmsg());
-    exit(1);
-}
-
-#define CHECK(what, call)             \
-    do {                              \
-        int rc_ = (call);             \
-        if (rc_ != SFSM_OK)           \
-            die((what), rc_);         \
-    } while (0)
+#define CHECK(what, call) BENCH_CHECK("export", (what), (call))
 
 static int64_t clock_ms(void *ud)
 {
@@ -116,9 +96,9 @@ int main(int argc, char **argv)
     CHECK("store", sfsm_store_open_memory(&s));
     CHECK("engine", sfsm_engine_new(&e, p, s));
     CHECK("clock", sfsm_engine_set_clock(e, clock_ms, &t));
-    double t0 = now_s();
+    double t0 = bench_now_s();
     generate(e, n);
-    printf("generated %zu opportunities in %.2f s\n", n, now_s() - t0);
+    printf("generated %zu opportunities in %.2f s\n", n, bench_now_s() - t0);
 
     double *v = calloc(runs, sizeof *v);
     if (!v)
@@ -126,9 +106,9 @@ int main(int argc, char **argv)
     size_t bytes = 0;
     for (size_t r = 0; r < runs; r++) {
         bytes = 0;
-        t0 = now_s();
+        t0 = bench_now_s();
         CHECK("export", sfsm_export_json(e, NULL, count_bytes, &bytes));
-        v[r] = now_s() - t0;
+        v[r] = bench_now_s() - t0;
     }
     bench_stat st = bench_summarize(v, runs);
     printf("export: %zu bytes, median %.3f s (min %.3f, max %.3f) over %zu runs, %.2f us per opportunity\n", bytes,
@@ -149,9 +129,9 @@ int main(int argc, char **argv)
     CHECK("store", sfsm_store_open_memory(&s2));
     CHECK("engine", sfsm_engine_new(&e2, p, s2));
     size_t count = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     CHECK("import", sfsm_import_json(e2, doc, len, &count));
-    printf("import (for scale): %zu opportunities in %.3f s\n", count, now_s() - t0);
+    printf("import (for scale): %zu opportunities in %.3f s\n", count, bench_now_s() - t0);
 
     sfsm_free(doc);
     free(v);

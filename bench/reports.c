@@ -29,17 +29,17 @@
  *                [-d DIR] [--seed N] [--keep] [-v]
  * Exit status 0 on success (whatever the timings), 1 if a call fails.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, getpid, unlink under -std=c11 */
+#define _POSIX_C_SOURCE 200809L /* getpid, unlink under -std=c11 */
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_stats.h"
+#include "bench_util.h"
 #include <salesfsm/salesfsm.h>
 
 #define MAX_SIZES 8
@@ -52,25 +52,7 @@
 
 static int verbose;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "reports: %s: %s: %s\n", what, sfsm_strerror(rc), sfsm_errmsg());
-    exit(1);
-}
-
-#define CHECK(what, call)             \
-    do {                              \
-        int rc_ = (call);             \
-        if (rc_ != SFSM_OK)           \
-            die((what), rc_);         \
-    } while (0)
+#define CHECK(what, call) BENCH_CHECK("reports", (what), (call))
 
 /* ---------------------------------------------------------------- PRNG */
 
@@ -153,7 +135,7 @@ static void fire(sfsm_engine *e, sfsm_opp *o, const char *event, const char *not
     step(r);
     int rc = sfsm_fire(e, o, event, &MANAGER, note);
     if (rc)
-        die(event, rc);
+        bench_die("reports", event, rc);
     st->fires++;
 }
 
@@ -208,7 +190,7 @@ static double generate(sfsm_engine *e, size_t n, uint64_t seed, gen_stats *st)
 {
     rng r = { seed };
     memset(st, 0, sizeof *st);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     CHECK("set_clock", sfsm_engine_set_clock(e, sim_clock, NULL));
     sim_now = YEAR_START;
     plan(e, n);
@@ -224,7 +206,7 @@ static double generate(sfsm_engine *e, size_t n, uint64_t seed, gen_stats *st)
         fputc('\n', stderr);
     /* Reports of stale deals "now" use the engine clock: leave it at year end. */
     sim_now = YEAR_END;
-    return now_s() - t0;
+    return bench_now_s() - t0;
 }
 
 /* ---------------------------------------------------------------- the reports */
@@ -273,9 +255,9 @@ static void time_reports(sfsm_engine *e, int runs, timing *out)
         f.as_of_ms = REPORTS[k].as_of;
         for (int i = 0; i < runs; i++) {
             sfsm_report *rep = NULL;
-            double t0 = now_s();
+            double t0 = bench_now_s();
             CHECK(REPORTS[k].name, REPORTS[k].run(e, &f, &rep));
-            t[i] = now_s() - t0;
+            t[i] = bench_now_s() - t0;
             out[k].rows = sfsm_report_row_count(rep);
             sfsm_report_free(rep);
         }
