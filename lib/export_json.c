@@ -6,6 +6,7 @@
  * with its history under one hold of the store, formatted, and handed to the
  * callback outside the hold. Only the ids and one opportunity's text are ever
  * in memory. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "store_impl.h"
-#include "import_check.h"
 #include "json_text.h"
 #include "record_check.h"
 #include "text.h"
@@ -276,11 +276,69 @@ static const char *json_canon_object(const char *text, sfsm_buf *out)
 
 typedef struct exporter {
     sfsm_buf b;          /* the text of the opportunity being formatted */
+    sfsm_buf changes;    /* one entry's changes, canonical and NUL-terminated: checked, then written */
+    const sfsm_pipeline *p;   /* the engine's: names, pipeline and version are checked against it */
     const char *id;      /* its id (for messages) */
+    size_t index;        /* its place in the document (for the JSON paths in messages) */
     uint64_t version;    /* its record's version: later entries are not exported */
     size_t entries;      /* history entries written so far */
     int rc;              /* first failure while formatting */
+    sfsm__history_check hist;          /* the history so far; hist.prev_to: where it ends */
+    char stage[SFSM_MAX_NAME + 1];     /* the record's stage (its text is gone once the history is read) */
+    /* The first name p does not know in the entries since the last migrate
+     * entry (those before it were written under an earlier pipeline); only
+     * known to be a fault once the history has been read to its end. */
+    uint64_t unknown_at;               /* its entry's version, 0: none */
+    const char *unknown_member, *unknown_what;
+    char unknown[SFSM_MAX_NAME + 1];
+    sfsm_attr *attrs;    /* the record's attributes, sorted */
+    size_t attrs_cap;
 } exporter;
+
+/* SFSM_ESTORAGE: "opportunity '<id>': stored data the import would refuse:
+ * opportunities[<i>].<path>: <why>", the path and reason the import gives
+ * (path "" names the opportunity itself). */
+static int refuse(exporter *x, const char *path, const char *fmt, ...) SFSM_PRINTF(3, 4);
+
+static int refuse(exporter *x, const char *path, const char *fmt, ...)
+{
+    char label[SFSM_LABEL_SIZE], why[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return x->rc = sfsm_error_set(SFSM_ESTORAGE,
+                                  "opportunity '%s': stored data the import would refuse: opportunities[%zu]%s%s: %s",
+                                  sfsm__label(label, x->id), x->index, *path ? "." : "", path, why);
+}
+
+/* The same for a refusal of the load checks (record_check.h), whose
+ * messages read "stored opportunity '<id>': [history version <v>: ]<member>:
+ * <why>": re-labelled with the member's JSON path,
+ * "opportunities[<i>][.history[<v - 1>]].<member>". */
+static int refuse_check(exporter *x)
+{
+    char label[SFSM_LABEL_SIZE], msg[1024], prefix[SFSM_LABEL_SIZE + 32], path[128] = "";
+    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
+    int n = snprintf(prefix, sizeof prefix, "stored opportunity '%s': ", sfsm__label(label, x->id));
+    const char *rest = msg;
+    if (n > 0 && strncmp(msg, prefix, (size_t)n) == 0)
+        rest += n;
+    unsigned long long v;
+    int used = 0;
+    if (sscanf(rest, "history version %llu: %n", &v, &used) == 1 && used > 0 && v > 0) {
+        snprintf(path, sizeof path, "history[%llu]", v - 1);
+        rest += used;
+    }
+    const char *colon = strstr(rest, ": ");
+    size_t m = colon ? (size_t)(colon - rest) : 0;
+    if (colon && m && m < 48 && !memchr(rest, ' ', m)) {
+        size_t k = strlen(path);
+        snprintf(path + k, sizeof path - k, "%s%.*s", k ? "." : "", (int)m, rest);
+        rest = colon + 2;
+    }
+    return refuse(x, path, "%s", rest);
+}
 
 /* Stops a history read once the entries up to the record's version are out. */
 #define HISTORY_DONE 1
@@ -345,9 +403,11 @@ static void add_u64_member(sfsm_buf *b, const char *sep, const char *name, uint6
 
 static int cmp_attr(const void *a, const void *b)
 {
-    return strcmp((*(const sfsm_attr *const *)a)->key, (*(const sfsm_attr *const *)b)->key);
+    return strcmp(((const sfsm_attr *)a)->key, ((const sfsm_attr *)b)->key);
 }
 
+/* Formats r; its attributes are left sorted in x->attrs. The caller has
+ * seen to it that attr_count is within limits and attrs is set. */
 static void format_record(exporter *x, const sfsm_record *r)
 {
     sfsm_buf *b = &x->b;
@@ -369,37 +429,57 @@ static void format_record(exporter *x, const sfsm_record *r)
     add_key(b, RECORD_SEP, "attrs");
     sfsm__buf_adds(b, "{");
     if (r->attr_count) {
-        /* Backends hand attributes back sorted; sort anyway so that the
-         * document does not depend on the backend's collation. */
-        const sfsm_attr *stack[16];
-        const sfsm_attr **order = stack;
-        if (r->attr_count > 16 && !(order = sfsm__calloc(r->attr_count, sizeof *order))) {
+        if (sfsm__grow((void **)&x->attrs, &x->attrs_cap, r->attr_count, sizeof *x->attrs)) {
             b->failed = 1;
             return;
         }
         for (size_t k = 0; k < r->attr_count; k++) {
-            order[k] = &r->attrs[k];
-            if ((!order[k]->key || !order[k]->value) && !x->rc)
+            x->attrs[k] = r->attrs[k];
+            if ((!x->attrs[k].key || !x->attrs[k].value) && !x->rc)
                 x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s': stored attribute %zu has no %s",
-                                       SFSM_MAX_ID, x->id, k, order[k]->key ? "value" : "key");
+                                       SFSM_MAX_ID, x->id, k, x->attrs[k].key ? "value" : "key");
         }
-        if (x->rc) {
-            if (order != stack)
-                sfsm__free(order);
+        if (x->rc)
             return;
-        }
-        qsort(order, r->attr_count, sizeof *order, cmp_attr);
+        /* Backends hand attributes back sorted; sort anyway so that the
+         * document does not depend on the backend's collation. */
+        qsort(x->attrs, r->attr_count, sizeof *x->attrs, cmp_attr);
         for (size_t k = 0; k < r->attr_count; k++) {
             sfsm__buf_adds(b, k ? ",\n        " : "\n        ");
-            add_text(x, order[k]->key, "attribute key", 0);
+            add_text(x, x->attrs[k].key, "attribute key", 0);
             sfsm__buf_adds(b, ": ");
-            add_text(x, order[k]->value, "attribute value", 0);
+            add_text(x, x->attrs[k].value, "attribute value", 0);
         }
-        if (order != stack)
-            sfsm__free(order);
         sfsm__buf_adds(b, "\n      ");
     }
     sfsm__buf_adds(b, "},\n      \"history\": [");
+}
+
+/* Names the import looks up in the engine's pipeline: those of the entries
+ * from the last migrate entry on (its own `from` excepted). The first one p
+ * does not know is kept until the history ends. */
+static void check_names(exporter *x, const sfsm_history_entry *h)
+{
+    if (h->kind == SFSM_HISTORY_MIGRATE)
+        x->unknown_at = 0;   /* the entries before it were written under an earlier pipeline */
+    if (x->unknown_at)
+        return;
+    size_t ix;
+    const char *member = NULL, *what = NULL, *name = NULL;
+    if (h->event && sfsm_pipeline_event_index(x->p, h->event, &ix) != SFSM_OK)
+        member = "event", what = "event", name = h->event;
+    else if (h->from && h->kind != SFSM_HISTORY_MIGRATE && sfsm_pipeline_stage_index(x->p, h->from, &ix) != SFSM_OK)
+        member = "from", what = "stage", name = h->from;
+    else if (sfsm_pipeline_stage_index(x->p, h->to, &ix) != SFSM_OK)
+        member = "to", what = "stage", name = h->to;
+    else if (h->role && sfsm_pipeline_role_index(x->p, h->role, &ix) != SFSM_OK)
+        member = "role", what = "role", name = h->role;
+    if (!member)
+        return;
+    x->unknown_at = h->version;
+    x->unknown_member = member;
+    x->unknown_what = what;
+    snprintf(x->unknown, sizeof x->unknown, "%s", name);   /* checked: a name of at most SFSM_MAX_NAME bytes */
 }
 
 static int format_entry(const sfsm_history_entry *h, void *ud)
@@ -442,18 +522,33 @@ static int format_entry(const sfsm_history_entry *h, void *ud)
             sep = ", ";
         }
     sfsm__buf_adds(b, "], \"changes\": ");
+    sfsm_history_entry e = *h;   /* as written: the changes in canonical form */
     if (!h->changes) {
         sfsm__buf_adds(b, "null");
     } else {
-        const char *why = json_canon_object(h->changes, b);
+        sfsm_buf *c = &x->changes;
+        c->len = 0;
+        const char *why = json_canon_object(h->changes, c);
         if (why)
             return x->rc = sfsm_error_set(SFSM_ESTORAGE,
                                           "opportunity '%.*s', history version %llu: stored changes are not a JSON "
                                           "object (%s)",
                                           SFSM_MAX_ID, x->id, (unsigned long long)h->version, why);
+        sfsm__buf_add(c, "", 1);
+        if (c->failed)
+            return x->rc = sfsm_error_set(SFSM_ENOMEM, "out of memory exporting opportunity '%.*s'", SFSM_MAX_ID,
+                                          x->id);
+        sfsm__buf_add(b, c->data, c->len - 1);
+        e.changes = c->data;
     }
     sfsm__buf_adds(b, "}");
-    return x->rc;
+    if (x->rc)
+        return x->rc;
+    /* the import's rules for an entry (record_check.h), and its names */
+    if (sfsm__history_check_entry(&x->hist, &e))
+        return refuse_check(x);
+    check_names(x, h);
+    return SFSM_OK;
 }
 
 /* ---- collecting ids ---- */
@@ -478,8 +573,48 @@ static int collect_id(const sfsm_record *rec, void *ud)
     return 0;
 }
 
-/* Reads one opportunity and its history into x->b. SFSM_ENOTFOUND if it is
- * gone (stores have no delete, but a backend might). */
+/* The record as the import would check it: the load checks with the
+ * engine's pipeline (the stage must be one of its stages, whatever the
+ * record's pipeline_version: the import looks it up there too), then what
+ * they leave to the import: the pipeline is the engine's (or null) at its
+ * version or an earlier one. r->attrs are the sorted ones. */
+static int check_record(exporter *x, const sfsm_record *r)
+{
+    if (sfsm__record_check(x->p, r))
+        return refuse_check(x);
+    const char *own = sfsm_pipeline_name(x->p);
+    uint32_t own_version = sfsm_pipeline_version(x->p);
+    if (r->pipeline && strcmp(r->pipeline, own) != 0)
+        return refuse(x, "pipeline", "pipeline '%s', but this engine's pipeline is '%s'", r->pipeline, own);
+    if (r->pipeline_version > own_version)
+        return refuse(x, "pipeline_version",
+                      "%lu, but this engine has '%s' version %lu (a document may carry this engine's version or an "
+                      "earlier one)",
+                      (unsigned long)r->pipeline_version, own, (unsigned long)own_version);
+    memcpy(x->stage, r->stage, strlen(r->stage) + 1);   /* checked: at most SFSM_MAX_NAME bytes */
+    return SFSM_OK;
+}
+
+/* What the import checks across the history, once it has been read. */
+static int check_history_end(exporter *x)
+{
+    if (x->unknown_at) {
+        char path[64];
+        snprintf(path, sizeof path, "history[%llu].%s", (unsigned long long)x->unknown_at - 1, x->unknown_member);
+        return refuse(x, path, "unknown %s '%s' (not in pipeline '%s')", x->unknown_what, x->unknown,
+                      sfsm_pipeline_name(x->p));
+    }
+    if (x->entries != x->version)
+        return refuse(x, "history", "%zu entries, but version is %llu (one entry per version, 1..n)", x->entries,
+                      (unsigned long long)x->version);
+    if (strcmp(x->hist.prev_to, x->stage) != 0)
+        return refuse(x, "stage", "'%s', but the history ends at '%s'", x->stage, x->hist.prev_to);
+    return SFSM_OK;
+}
+
+/* Reads one opportunity and its history into x->b, checking each as the
+ * import would check the text written. SFSM_ENOTFOUND if it is gone
+ * (stores have no delete, but a backend might). */
 static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
 {
     int rc = sfsm__store_enter(s);
@@ -492,14 +627,31 @@ static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
         x->id = id;
         x->version = rec.version;
         x->entries = 0;
+        x->unknown_at = 0;
         x->rc = SFSM_OK;
-        format_record(x, &rec);   /* copies every string before the backend's next call */
-        rc = x->rc;
+        sfsm__history_check_init(&x->hist, id);
+        char label[SFSM_LABEL_SIZE], other[SFSM_LABEL_SIZE];
+        if (rec.id && strcmp(rec.id, id) != 0)
+            rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%s': the store handed back opportunity '%s' for it",
+                                sfsm__label(label, id), sfsm__label(other, rec.id));
+        else if (rec.attr_count > SFSM_MAX_ATTRS || (rec.attr_count && !rec.attrs))
+            rc = sfsm__record_check(x->p, &rec) ? refuse_check(x) : refuse(x, "attrs", "cannot be read");
+        if (rc == SFSM_OK) {
+            format_record(x, &rec);   /* copies every string before the backend's next call */
+            rc = x->rc;
+        }
+        if (rc == SFSM_OK && !x->b.failed) {
+            sfsm_record sorted = rec;
+            sorted.attrs = x->attrs;
+            rc = check_record(x, &sorted);
+        }
         if (rc == SFSM_OK && !x->b.failed) {
             rc = sfsm__store_history(s, id, format_entry, x);
             if (rc == HISTORY_DONE)
                 rc = SFSM_OK;
         }
+        if (rc == SFSM_OK && !x->b.failed)
+            rc = check_history_end(x);
     }
     sfsm__store_leave(s);
     if (rc == SFSM_OK && x->b.failed)
@@ -511,33 +663,41 @@ static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
     return rc;
 }
 
-/* ---- what the import would say ---- */
+/* ---- the ids written, for duplicates ---- */
 
-/* Runs the import's own checks over the opportunity just formatted (text,
- * n bytes, opportunities[index] of the document): a store can hold what no
- * input path accepts, and a backup that cannot be restored is worse than a
- * failed one. ids holds the ids written so far (im has none: its ids would
- * point into the parsed text, freed after each opportunity). SFSM_ESTORAGE
- * naming the opportunity and the import's reason. */
-static int check_importable(sfsm__importer *im, sfsm__importer *ids, const char *text, size_t n, size_t index,
-                            const char *id)
+typedef struct id_set {
+    size_t *slots;        /* open addressing: index + 1, 0 empty */
+    size_t mask;
+    const char **ids;     /* by index; they point into the id list */
+} id_set;
+
+static int id_set_init(id_set *t, size_t n)
 {
-    char label[SFSM_LABEL_SIZE];
-    int rc = sfsm__import_id_unique(ids, id, index);
-    if (rc == SFSM_OK) {
-        cJSON *obj = cJSON_ParseWithLength(text, n);
-        if (!obj)   /* the text is JSON by construction: cJSON ran out of memory */
-            return sfsm_error_set(SFSM_ENOMEM, "out of memory checking opportunity '%s' for export",
-                                  sfsm__label(label, id));
-        rc = sfsm__import_opp(im, obj, index);
-        cJSON_Delete(obj);
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    t->mask = cap - 1;
+    if (!(t->slots = sfsm__calloc(cap, sizeof *t->slots)) || !(t->ids = sfsm__calloc(n ? n : 1, sizeof *t->ids)))
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory exporting %zu opportunities", n);
+    return SFSM_OK;
+}
+
+/* Adds x->id as opportunities[x->index]; a backend that lists an id twice
+ * would write a document the import refuses. */
+static int id_set_add(id_set *t, exporter *x)
+{
+    size_t h = sfsm__hash(x->id, strlen(x->id)) & t->mask;
+    for (;; h = (h + 1) & t->mask) {
+        size_t slot = t->slots[h];
+        if (!slot)
+            break;
+        if (strcmp(t->ids[slot - 1], x->id) == 0)
+            return refuse(x, "id", "'%.*s' appears twice (also opportunities[%zu].id)", SFSM_MAX_ID, x->id,
+                          slot - 1);
     }
-    if (rc == SFSM_OK || rc == SFSM_ENOMEM)
-        return rc;
-    char why[900];
-    snprintf(why, sizeof why, "%s", sfsm_errmsg());
-    return sfsm_error_set(SFSM_ESTORAGE, "opportunity '%s': stored data the import would refuse: %s",
-                          sfsm__label(label, id), why);
+    t->slots[h] = x->index + 1;
+    t->ids[x->index] = x->id;
+    return SFSM_OK;
 }
 
 #define HEADER "{\n  \"format\": \"salesfsm-opportunities\",\n  \"version\": 1,\n  \"opportunities\": ["
@@ -570,31 +730,30 @@ int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, 
     }
     exporter x;
     memset(&x, 0, sizeof x);
-    sfsm__importer im, ids;
-    memset(&im, 0, sizeof im);
-    memset(&ids, 0, sizeof ids);
-    im.p = e->p;
+    x.p = e->p;
+    id_set ids = { NULL, 0, NULL };
     size_t written = 0;
     const char *id = l.ids.data;   /* stable from here on: the duplicate check keeps pointers into it */
-    if ((rc = sfsm__import_ids_init(&ids, l.count)))
+    if ((rc = id_set_init(&ids, l.count)))
         l.count = 0;
     for (size_t i = 0; i < l.count; i++, id += strlen(id) + 1) {
         x.b.len = 0;
         x.b.failed = 0;
+        x.index = written;
         sfsm__buf_adds(&x.b, written ? ",\n    " : "\n    ");
-        size_t sep = x.b.len;
         rc = format_opportunity(s, id, &x);
         if (rc == SFSM_ENOTFOUND) {
             rc = SFSM_OK;
             continue;
         }
-        if (rc || (rc = check_importable(&im, &ids, x.b.data + sep, x.b.len - sep, written, id)) ||
-            (rc = write(x.b.data, x.b.len, ud)) != 0)
+        if (rc || (rc = id_set_add(&ids, &x)) || (rc = write(x.b.data, x.b.len, ud)) != 0)
             break;
         written++;
     }
-    sfsm__importer_free(&im);
-    sfsm__importer_free(&ids);
+    sfsm__free(ids.slots);
+    sfsm__free(ids.ids);
+    sfsm__free(x.attrs);
+    sfsm__buf_free(&x.changes);
     sfsm__buf_free(&x.b);
     sfsm__buf_free(&l.ids);
     if (rc)

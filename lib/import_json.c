@@ -21,7 +21,6 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "store_impl.h"
-#include "import_check.h"
 #include "json_text.h"
 #include "safe_int.h"
 #include "text.h"
@@ -31,7 +30,21 @@
 #define SAFE_INTEGER SFSM_SAFE_INTEGER
 #define PATH_SIZE 320
 
-typedef sfsm__importer importer;
+typedef struct importer {
+    const sfsm_pipeline *p;    /* the engine's: names, pipeline and version are checked against it */
+    sfsm_store *s;             /* written to when `write` is set */
+    int write;                 /* 0: check only; 1: check and write (inside the caller's transaction) */
+    /* ids seen so far, for duplicates (open addressing, slot = index + 1);
+     * slots NULL: not checked. The ids must outlive the importer. */
+    size_t *slots;
+    size_t mask;
+    const char **ids;
+    /* scratch for one record */
+    sfsm_attr *attrs;
+    size_t attrs_cap;
+    sfsm_attr *change_attrs;   /* scratch for the attrs of one changes object */
+    size_t change_attrs_cap;
+} importer;
 
 static int fail(int code, const char *path, const char *fmt, ...) SFSM_PRINTF(3, 4);
 
@@ -499,7 +512,7 @@ enum {
     O_ENTERED, O_PIPELINE, O_PIPELINE_VERSION, O_ATTRS, O_HISTORY, O_COUNT
 };
 
-int sfsm__import_ids_init(importer *im, size_t n)
+static int import_ids_init(importer *im, size_t n)
 {
     size_t cap = 16;
     while (cap < 2 * n)
@@ -511,7 +524,7 @@ int sfsm__import_ids_init(importer *im, size_t n)
 }
 
 /* The id must not have appeared earlier in the document. */
-int sfsm__import_id_unique(importer *im, const char *id, size_t i)
+static int import_id_unique(importer *im, const char *id, size_t i)
 {
     size_t h = sfsm__hash(id, strlen(id)) & im->mask;
     for (;; h = (h + 1) & im->mask) {
@@ -529,7 +542,7 @@ int sfsm__import_id_unique(importer *im, const char *id, size_t i)
     return SFSM_OK;
 }
 
-void sfsm__importer_free(importer *im)
+static void importer_free(importer *im)
 {
     sfsm__free(im->slots);
     sfsm__free(im->ids);
@@ -572,7 +585,7 @@ static int get_pipeline(const importer *im, const cJSON *name, const cJSON *vers
     return SFSM_OK;
 }
 
-int sfsm__import_opp(importer *im, const cJSON *v, size_t i)
+static int import_opp(importer *im, const cJSON *v, size_t i)
 {
     char path[PATH_SIZE], mp[PATH_SIZE];
     join_index(path, "opportunities", i);
@@ -587,7 +600,7 @@ int sfsm__import_opp(importer *im, const cJSON *v, size_t i)
     join(mp, path, "id");
     if ((rc = get_text(m[O_ID], mp, REQUIRED, NONEMPTY, SFSM_MAX_ID, &r.id)))
         return rc;
-    if (!im->write && im->slots && (rc = sfsm__import_id_unique(im, r.id, i)))
+    if (!im->write && im->slots && (rc = import_id_unique(im, r.id, i)))
         return rc;
     /* before the names: another pipeline's document is unknown stages throughout */
     if ((rc = get_pipeline(im, m[O_PIPELINE], m[O_PIPELINE_VERSION], path, &r)))
@@ -765,11 +778,11 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
         n++;
 
     /* 1. check everything */
-    if ((rc = sfsm__import_ids_init(&im, n)))
+    if ((rc = import_ids_init(&im, n)))
         goto out;
     size_t i = 0;
     for (const cJSON *o = opps->child; o; o = o->next, i++)
-        if ((rc = sfsm__import_opp(&im, o, i)))
+        if ((rc = import_opp(&im, o, i)))
             goto out;
     sfsm__free(im.slots);
     sfsm__free(im.ids);
@@ -782,7 +795,7 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
     im.write = 1;
     i = 0;
     for (const cJSON *o = opps->child; o; o = o->next, i++)
-        if ((rc = sfsm__import_opp(&im, o, i)))
+        if ((rc = import_opp(&im, o, i)))
             break;
     if (rc)
         sfsm__store_rollback(im.s);
@@ -791,7 +804,7 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
     if (!rc && count)
         *count = n;
 out:
-    sfsm__importer_free(&im);
+    importer_free(&im);
     cJSON_Delete(root);
     return rc;
 }
