@@ -46,6 +46,19 @@ static void check_reason(const char *why, const char *text)
         fail("refusal with an empty reason", text);
 }
 
+/* The formatted amount, without its thousands separators, parses to v. */
+static int parses_back(const char *formatted, int64_t v)
+{
+    char plain[64], why[WHY_SIZE];
+    size_t n = 0;
+    for (const char *p = formatted; *p && n < sizeof plain - 1; p++)
+        if (*p != ',')
+            plain[n++] = *p;
+    plain[n] = '\0';
+    int64_t again = -1;
+    return cli_parse_amount(plain, &again, why, sizeof why) == 0 && again == v;
+}
+
 static void check_amount(const char *text)
 {
     char why[WHY_SIZE];
@@ -57,16 +70,9 @@ static void check_amount(const char *text)
     }
     if (v < 0)
         fail("negative amount accepted", text);
-    char buf[64], plain[64];
+    char buf[64];
     cli_format_amount(v, buf, 32);   /* cli.h: at least 32 bytes */
-    size_t n = 0;
-    for (const char *p = buf; *p; p++)
-        if (*p != ',')
-            plain[n++] = *p;
-    plain[n] = '\0';
-    int64_t again = -1;
-    why_reset(why);
-    if (cli_parse_amount(plain, &again, why, sizeof why) != 0 || again != v) {
+    if (!parses_back(buf, v)) {
         fprintf(stderr, "cli_fuzz: %" PRId64 " formats as '%s'\n", v, buf);
         fail("formatted amount does not parse back to the same value", text);
     }
@@ -83,17 +89,9 @@ static void check_format_amount(const uint8_t *data, size_t size)
     cli_format_amount(v, buf, 32);
     if (memchr(buf, '\0', 32) == NULL || buf[0] == '\0')
         fail("cli_format_amount overflowed its 32 bytes", "(binary)");
-    if (v >= 0 && v <= CLI_AMOUNT_MAX) {   /* above: "too large", as the library refuses it */
-        char plain[40], why[WHY_SIZE];
-        size_t n = 0;
-        for (const char *p = buf; *p; p++)
-            if (*p != ',')
-                plain[n++] = *p;
-        plain[n] = '\0';
-        int64_t again = -1;
-        if (cli_parse_amount(plain, &again, why, sizeof why) != 0 || again != v)
-            fail("a formatted int64 does not parse back", buf);
-    }
+    /* above CLI_AMOUNT_MAX: "too large", as the library refuses it */
+    if (v >= 0 && v <= CLI_AMOUNT_MAX && !parses_back(buf, v))
+        fail("a formatted int64 does not parse back", buf);
     cli_format_date(v, buf, 32);
     cli_format_time(v, buf, 32);
     if (memchr(buf, '\0', 32) == NULL)
