@@ -633,9 +633,30 @@ int sfsm__payment_check(const sfsm_payment *p)
     if (!p->currency || !currency_ok(p->currency))
         return bad(p->opp_id, "payment %llu: currency: '%s' is not an ISO 4217 code (three letters A-Z)", seq,
                    sfsm__label(label, p->currency));
+    if (!in_range(p->at_ms, -SAFE, SAFE))
+        return bad(p->opp_id, "payment %llu: at_ms: %lld is outside -%lld..%lld", seq, (long long)p->at_ms,
+                   (long long)SAFE, (long long)SAFE);
     if (!text_ok(p->note, SFSM_MAX_TEXT, NULLABLE | EMPTY_OK, why))
         return bad(p->opp_id, "payment %llu: note: %s", seq, why);
     return SFSM_OK;
+}
+
+int sfsm__payment_check_currency(const sfsm_payment *p, const char *currency)
+{
+    if (currency && strcmp(p->currency, currency) == 0)
+        return SFSM_OK;
+    char label[SFSM_LABEL_SIZE];
+    return bad(p->opp_id, "payment %llu: currency: '%s', but the opportunity's is %s%s%s",
+               (unsigned long long)p->seq, p->currency, currency ? "'" : "", currency ? sfsm__label(label, currency) : "none",
+               currency ? "'" : "");
+}
+
+int sfsm__payments_check_sum(const char *id, int64_t sum, int64_t amount, const char *currency)
+{
+    if (sum <= amount)
+        return SFSM_OK;
+    return bad(id, "payments: %lld collected, more than its amount %lld %s", (long long)sum, (long long)amount,
+               currency ? currency : "");
 }
 
 int sfsm__team_check(const char *owner, const char *team)

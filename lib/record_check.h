@@ -70,11 +70,18 @@ void sfsm__history_check_init(sfsm__history_check *c, const char *id);
 int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *h);
 
 /* Rows of targets.h: payment (opp_id well formed, seq >= 1, amount
- * 1..2^53-1, currency three letters, note UTF-8 <= SFSM_MAX_TEXT), team
+ * 1..2^53-1, currency three letters, at_ms within +-(2^53-1) like every
+ * stored time, note UTF-8 <= SFSM_MAX_TEXT), team
  * membership (owner <= SFSM_MAX_TEXT, team <= SFSM_MAX_NAME, both
  * non-empty UTF-8), target (subject kind and name, period, amount
  * 0..2^53-1, currency). SFSM_OK or SFSM_ESTORAGE. */
 int sfsm__payment_check(const sfsm_payment *p);
+/* A payment (passed sfsm__payment_check) against its opportunity, whose
+ * checked record has `currency`: the same currency, and all its payments
+ * together (sum) no more than the record's amount, as sfsm_payment_add
+ * allows. SFSM_OK or SFSM_ESTORAGE naming the opportunity (and the seq). */
+int sfsm__payment_check_currency(const sfsm_payment *p, const char *currency);
+int sfsm__payments_check_sum(const char *id, int64_t sum, int64_t amount, const char *currency);
 int sfsm__team_check(const char *owner, const char *team);
 int sfsm__target_check(const sfsm_target *t);
 

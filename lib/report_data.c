@@ -148,6 +148,11 @@ static pcache_slot *pcache_set(const pcache *c, const char *s)
 
 /* ---- the loader ---- */
 
+/* The record's pipeline version is the engine's: its entries since its last
+ * migrate entry (all of them, without one) were written under this version
+ * of the pipeline, so their stages must be the pipeline's. */
+#define WANT_CURRENT (UINT64_C(1) << 63)
+
 typedef struct loader {
     report_data *d;
     const char *pipeline;
@@ -195,11 +200,23 @@ typedef struct loader {
     struct pay_pending {
         int64_t amount;
         size_t off;         /* of its id in pay_ids */
+        uint64_t seq;
+        char currency[4];
     } pay_q[32];            /* payments copied, not yet matched */
     size_t pay_qn;
     sfsm_buf pay_ids;       /* their ids, NUL-terminated */
     uint64_t ent_hint;      /* Σ versions of the loaded records: how many
                                history entries they have */
+    uint64_t *want;         /* per opportunity: its record's version (the
+                               number of its entries), | WANT_CURRENT */
+    size_t want_cap;
+    uint32_t stage_len[SFSM_MAX_STAGES];   /* of the pipeline's stage names */
+    /* the opportunity receiving entries: the first entry since its last
+     * migrate entry (or ever, without one) ending at a stage the pipeline
+     * does not know (0: none), and the name; the last entry's unknown `to` */
+    uint64_t unknown_at;
+    char unknown_label[SFSM_LABEL_SIZE];
+    sfsm_buf unknown_to;
     pcache names;           /* name pointers seen lately */
 } loader;
 
@@ -306,8 +323,11 @@ static int on_record(const sfsm_record *rec, void *ud)
                                       "report '%s': stored opportunity '%s': stage: '%s' is not a stage of pipeline '%s'",
                                       l->report, sfsm__label(l1, rec->id), sfsm__label(l2, rec->stage), d->p->name);
     }
-    if (sfsm__grow((void **)&d->opps, &d->cap, d->n + 1, sizeof *d->opps))
+    if (sfsm__grow((void **)&d->opps, &d->cap, d->n + 1, sizeof *d->opps) ||
+        sfsm__grow((void **)&l->want, &l->want_cap, d->n + 1, sizeof *l->want))
         return oom(l);
+    /* checked: <= 2^53-1; a record without a pipeline is the engine's */
+    l->want[d->n] = rec->version | (rec->pipeline_version == d->p->version ? WANT_CURRENT : 0);
     rd_opp *o = &d->opps[d->n];
     int ok = 1;
     memset(o, 0, sizeof *o);
@@ -604,9 +624,24 @@ static int entry_bad(loader *l, const char *fmt, ...)
                                   sfsm__label(label, rd_id(l->d, l->d->opps[l->cur].id)), msg);
 }
 
+/* Entry h ends at a stage the pipeline does not know: noted (refused at the
+ * end of the history if the entries since the last migration must be the
+ * pipeline's), and its name kept for the next entry's `from`. */
+static int unknown_stage(loader *l, const sfsm_history_entry *h)
+{
+    if (!l->unknown_at) {
+        l->unknown_at = h->version;
+        sfsm__label(l->unknown_label, h->to);
+    }
+    l->unknown_to.len = 0;
+    sfsm__buf_add(&l->unknown_to, h->to, strlen(h->to) + 1);
+    return l->unknown_to.failed ? oom(l) : 0;
+}
+
 static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
 {
     report_data *d = l->d;
+    int rc;
     /* What a report computes with must be sound (the rules of import,
      * record_check.h; the texts are checked where a report reads them):
      * versions 1, 2, 3, … in order, times within +-(2^53-1), a known kind. */
@@ -619,9 +654,28 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
                          (long long)h->at_ms, (long long)SFSM_SAFE_INTEGER, (long long)SFSM_SAFE_INTEGER);
     if (h->kind < SFSM_HISTORY_CREATE || h->kind > SFSM_HISTORY_MIGRATE)
         return entry_bad(l, "history version %llu: kind: %d is not a kind", (unsigned long long)expect, h->kind);
+    if ((expect == 1) != (h->kind == SFSM_HISTORY_CREATE))
+        return entry_bad(l, "history version %llu: kind: %d, but %s", (unsigned long long)expect, h->kind,
+                         expect == 1 ? "the first entry must be 'create'" : "'create' is allowed only as the first entry");
+    /* Histories are chains, each entry starting where the previous ended
+     * (record_check.h): compared with the previous entry's stage, whose
+     * name and length are known, so no look-up. */
+    int16_t from = -1;
+    if (expect > 1) {
+        from = d->ent[d->nent - 1].to;
+        if (!h->from || !(from >= 0 ? same_text(h->from, d->p->stages[from].name, l->stage_len[from])
+                                    : strcmp(h->from, l->unknown_to.data) == 0)) {
+            char l1[SFSM_LABEL_SIZE], l2[SFSM_LABEL_SIZE];
+            return entry_bad(l, "history version %llu: from: '%s', but the previous entry ended at '%s'",
+                             (unsigned long long)expect, sfsm__label(l1, h->from),
+                             sfsm__label(l2, from >= 0 ? d->p->stages[from].name : l->unknown_to.data));
+        }
+    } else if (h->from) {
+        return entry_bad(l, "history version 1: from: set, but the create entry has none");
+    }
     if (l->want_changes) {
         if (l->pend_opp != l->cur) {
-            int rc = flush_pending(l);
+            rc = flush_pending(l);
             if (rc)
                 return rc;
             l->pend_opp = l->cur;
@@ -641,11 +695,13 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
     rd_entry *x = &d->ent[d->nent];
     x->at = h->at_ms;
     x->kind = (uint8_t)h->kind;
-    /* Histories are chains (each entry starts where the previous ended):
-     * only the first entry's `from` needs a look-up. */
-    x->from = d->opps[l->cur].nhist ? d->ent[d->nent - 1].to : (int16_t)stage_of(l, h->from);
+    x->from = from;
     x->to = (int16_t)stage_of(l, h->to);
     (void)id;
+    if (h->kind == SFSM_HISTORY_MIGRATE)
+        l->unknown_at = 0;   /* what came before was an earlier version's */
+    if (x->to < 0 && (rc = unknown_stage(l, h)))
+        return rc;
     if (l->want_changes && field_change) {
         if (sfsm__grow((void **)&l->pv, &l->pcap, l->pn + 1, sizeof *l->pv))
             return oom(l);
@@ -693,14 +749,21 @@ static int finish_history(loader *l, size_t i)
 {
     report_data *d = l->d;
     rd_opp *o = &d->opps[i];
-    if (!o->nhist) {
-        l->cur = (long)i;
+    l->cur = (long)i;
+    if (!o->nhist)
         return entry_bad(l, "history: none (a stored opportunity has at least its create entry)");
-    }
+    uint64_t want = l->want[i] & ~WANT_CURRENT;
+    if (o->nhist != want)
+        return entry_bad(l, "history: %lu entries, but the record is at version %llu (one entry per version)",
+                         (unsigned long)o->nhist, (unsigned long long)want);
+    if (l->unknown_at && (l->want[i] & WANT_CURRENT))
+        return entry_bad(l,
+                         "history version %llu: to: '%s' is not a stage of pipeline '%s' version %u (the "
+                         "version of the entries since the last migration)",
+                         (unsigned long long)l->unknown_at, l->unknown_label, d->p->name, d->p->version);
     const rd_entry *last = &d->ent[o->hist + o->nhist - 1];
     if (last->to != o->stage) {
         char label[SFSM_LABEL_SIZE];
-        l->cur = (long)i;
         return entry_bad(l, "stage: '%s', but its last history entry (version %u) ends at %s%s%s", d->p->stages[o->stage].name,
                          o->nhist, last->to >= 0 ? "'" : "a stage pipeline '",
                          last->to >= 0 ? d->p->stages[last->to].name : sfsm__label(label, d->p->name),
@@ -763,6 +826,7 @@ static int on_scan_entry(const char *id, const sfsm_history_entry *h, void *ud)
         d->opps[l->cur].hist = d->nent;
         d->opps[l->cur].nhist = 0;
         d->opps[l->cur].hist_read = 1;
+        l->unknown_at = 0;
         return add_entry(l, id, h);
     }
     l->last.len = 0;
@@ -898,14 +962,15 @@ static long paid_opp(loader *l, const char *id, int *ok)
     return k;
 }
 
-/* The sum a payment of opportunity `id` adds to; NULL on out of memory. */
-static int64_t *pay_sum(loader *l, const char *id)
+/* The sum a payment of opportunity `id` adds to; NULL on out of memory.
+ * *k: the loaded opportunity, or -1. */
+static int64_t *pay_sum(loader *l, const char *id, long *k)
 {
     report_data *d = l->d;
     int ok = 1;
-    long k = paid_opp(l, id, &ok);
-    if (k >= 0) {
-        rd_opp *o = &d->opps[k];
+    *k = paid_opp(l, id, &ok);
+    if (*k >= 0) {
+        rd_opp *o = &d->opps[*k];
         if (!o->paid) {
             if (sfsm__grow((void **)&d->paid, &d->paid_cap, d->npaid + 1, sizeof *d->paid))
                 return NULL;
@@ -924,16 +989,32 @@ static int64_t *pay_sum(loader *l, const char *id)
     return &l->stray_sum[ix];
 }
 
-/* Matches the payments copied so far, in their order. */
+/* Matches the payments copied so far, in their order. A payment of a
+ * loaded opportunity is checked against its record (as it is stored, also
+ * with as_of): its currency, and the payments so far no more than its
+ * amount, the rules of sfsm_payment_add (record_check.h). Those of
+ * opportunities not loaded are only summed. */
 static int pay_flush(loader *l)
 {
+    const report_data *d = l->d;
     for (size_t i = 0; i < l->pay_qn; i++) {
-        const char *id = l->pay_ids.data + l->pay_q[i].off;
-        int64_t *sum = pay_sum(l, id);
+        const struct pay_pending *q = &l->pay_q[i];
+        const char *id = l->pay_ids.data + q->off;
+        long k;
+        int64_t *sum = pay_sum(l, id, &k);
         if (!sum)
             return oom(l);
+        if (k >= 0) {
+            const rd_opp *o = &d->opps[k];
+            const char *cur = o->currency ? rd_s(d, o->currency) : NULL;
+            sfsm_payment p = { id, q->seq, q->amount, q->currency, 0, NULL };
+            /* both checked: <= 2^53-1, so the sum cannot overflow first */
+            if (sfsm__payment_check_currency(&p, cur) ||
+                sfsm__payments_check_sum(id, *sum + q->amount, o->amount, cur))
+                return loader_bad(l);
+        }
         /* reported once everything is read, as when the report summed them */
-        if (__builtin_add_overflow(*sum, l->pay_q[i].amount, sum) && !l->pay_overflow) {
+        if (__builtin_add_overflow(*sum, q->amount, sum) && !l->pay_overflow) {
             l->pay_overflow = 1;
             sfsm__label(l->pay_overflow_id, id);
         }
@@ -956,6 +1037,8 @@ static int on_payment(const sfsm_payment *p, void *ud)
     if (d->as_of && p->at_ms > d->as_of)
         return 0;
     l->pay_q[l->pay_qn].amount = p->amount;
+    l->pay_q[l->pay_qn].seq = p->seq;
+    memcpy(l->pay_q[l->pay_qn].currency, p->currency, 4);   /* checked: three letters */
     l->pay_q[l->pay_qn].off = l->pay_ids.len;
     sfsm__buf_add(&l->pay_ids, p->opp_id, strlen(p->opp_id) + 1);
     if (l->pay_ids.failed)
@@ -1029,6 +1112,7 @@ static int read_store(sfsm_store *s, loader *l, const sfsm_report_filter *f)
             return oom(l);
         o->hist = d->nent;
         l->cur = (long)i;
+        l->unknown_at = 0;
         rc = s->ops.read_history(s->backend, l->last.data, on_entry, l);
         int gone = rc == SFSM_ENOTFOUND && !l->rc;
         if (gone)
@@ -1182,6 +1266,8 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     l.pend_opp = -1;
     l.extra = extra;
     l.cur = -1;
+    for (size_t k = 0; k < e->p->stage_count; k++)
+        l.stage_len[k] = (uint32_t)strlen(e->p->stages[k].name);
     if (pcache_init(&l.names))
         return sfsm_error_set(SFSM_ENOMEM, "out of memory loading the data of report '%s'", name);
     sfsm_store *s = e->s;
@@ -1197,6 +1283,8 @@ int sfsm__rd_load(sfsm_engine *e, const sfsm_report_filter *f, const char *name,
     sfsm__buf_free(&l.last);
     sfsm__buf_free(&l.pend);
     sfsm__buf_free(&l.pay_ids);
+    sfsm__buf_free(&l.unknown_to);
+    sfsm__free(l.want);
     sfsm__free(l.pv);
     sfsm__free(l.names.mem);
     sfsm__free(l.id_ix);

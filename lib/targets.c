@@ -5,6 +5,7 @@
 #include <salesfsm/engine.h>
 #include <salesfsm/targets.h>
 
+#include "alloc.h"
 #include "engine_impl.h"
 #include "periods.h"
 #include "record_check.h"
@@ -243,7 +244,13 @@ int sfsm_target_list(sfsm_engine *e, sfsm_subject_kind kind, const char *subject
 
 /* ---- payments ---- */
 
+/* A stored payment is read with its opportunity: row checks
+ * (sfsm__payment_check), then the opportunity's currency, and all its
+ * payments together no more than its amount (what sfsm_payment_add lets
+ * in). A payment that breaks them is damage: SFSM_ESTORAGE. */
+
 typedef struct collected {
+    const char *currency;   /* the opportunity's */
     int64_t sum;
     uint64_t count;
     int overflow;
@@ -253,7 +260,7 @@ typedef struct collected {
 static int add_up(const sfsm_payment *p, void *ud)
 {
     collected *c = ud;
-    if ((c->bad = sfsm__payment_check(p)))
+    if ((c->bad = sfsm__payment_check(p)) || (c->bad = sfsm__payment_check_currency(p, c->currency)))
         return c->bad;
     c->count++;
     if (p->amount > INT64_MAX - c->sum) {
@@ -285,7 +292,7 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
         return sfsm_error_set(SFSM_EINVAL, "currency: '%s' is not the currency of opportunity '%s' (%s)", currency,
                               opp_id, rec.currency ? rec.currency : "none");
     int64_t due = rec.amount;
-    collected c = { 0, 0, 0, 0 };
+    collected c = { currency, 0, 0, 0, 0 };   /* the record's, compared above */
     s->in_callback++;
     rc = s->ops.payment_scan(s->backend, opp_id, add_up, &c);
     s->in_callback--;
@@ -294,9 +301,9 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
     if (c.overflow)
         return sfsm_error_set(SFSM_ESTORAGE, "the payments stored for opportunity '%s' add up beyond 64 bits",
                               opp_id);
-    if (rc)
+    if (rc || (rc = sfsm__payments_check_sum(opp_id, c.sum, due, currency)))
         return rc;
-    if (amount > due - c.sum)   /* due >= 0 and c.sum >= 0: no overflow */
+    if (amount > due - c.sum)   /* due >= c.sum >= 0: no overflow */
         return sfsm_error_set(SFSM_EINVAL,
                               "amount: %lld is more than is outstanding on opportunity '%s' (%lld of %lld %s "
                               "collected, %lld outstanding)",
@@ -325,18 +332,70 @@ int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const c
     return finish(s, rc);
 }
 
-typedef struct checked_payment {
-    sfsm_payment_cb cb;
-    void *ud;
-    int bad;
-} checked_payment;
+/* The listed payments, copied: a backend cannot be called from inside its
+ * own scan, and each opportunity's record is read (one get) before cb sees
+ * any of its payments. */
+typedef struct pay_copy {
+    size_t id, note;   /* offsets into the text; note SIZE_MAX: NULL */
+    uint64_t seq;
+    int64_t amount, at_ms;
+    char currency[4];
+} pay_copy;
 
-static int check_stored_payment(const sfsm_payment *p, void *ud)
+typedef struct pay_list {
+    pay_copy *v;
+    size_t n, cap;
+    sfsm_buf text;
+    int bad;
+} pay_list;
+
+static int copy_payment(const sfsm_payment *p, void *ud)
 {
-    checked_payment *c = ud;
-    if ((c->bad = sfsm__payment_check(p)))
-        return c->bad;
-    return c->cb(p, c->ud);
+    pay_list *l = ud;
+    if ((l->bad = sfsm__payment_check(p)))
+        return l->bad;
+    if (sfsm__grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v))
+        return l->bad = sfsm_error_set(SFSM_ENOMEM, "out of memory listing payments");
+    pay_copy *c = &l->v[l->n++];
+    c->seq = p->seq;
+    c->amount = p->amount;
+    c->at_ms = p->at_ms;
+    memcpy(c->currency, p->currency, 4);   /* checked: three letters */
+    c->id = l->text.len;
+    sfsm__buf_add(&l->text, p->opp_id, strlen(p->opp_id) + 1);
+    c->note = p->note ? l->text.len : SIZE_MAX;
+    if (p->note)
+        sfsm__buf_add(&l->text, p->note, strlen(p->note) + 1);
+    if (l->text.failed)
+        return l->bad = sfsm_error_set(SFSM_ENOMEM, "out of memory listing payments");
+    return 0;
+}
+
+/* Payments [from, to) of one opportunity against its stored record. */
+static int check_group(sfsm_store *s, const pay_list *l, size_t from, size_t to)
+{
+    const char *id = l->text.data + l->v[from].id;
+    sfsm_record rec;
+    memset(&rec, 0, sizeof rec);
+    int rc = s->ops.get(s->backend, id, &rec);
+    if (rc == SFSM_ENOTFOUND) {
+        char label[SFSM_LABEL_SIZE];
+        return sfsm_error_set(SFSM_ESTORAGE, "stored payment %llu of opportunity '%s': no such opportunity",
+                              (unsigned long long)l->v[from].seq, sfsm__label(label, id));
+    }
+    if (rc || (rc = sfsm__record_check(NULL, &rec)))
+        return rc;
+    int64_t sum = 0;
+    for (size_t i = from; i < to; i++) {
+        const pay_copy *c = &l->v[i];
+        sfsm_payment p = { id, c->seq, c->amount, c->currency, c->at_ms, NULL };
+        if ((rc = sfsm__payment_check_currency(&p, rec.currency)))
+            return rc;
+        sum += c->amount;   /* each <= 2^53-1, and the sum is checked at each step */
+        if ((rc = sfsm__payments_check_sum(id, sum, rec.amount, rec.currency)))
+            return rc;
+    }
+    return SFSM_OK;
 }
 
 int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, void *ud)
@@ -352,9 +411,26 @@ int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, vo
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    checked_payment c = { cb, ud, 0 };
-    rc = s->ops.payment_scan(s->backend, opp_id, check_stored_payment, &c);
+    pay_list l;
+    memset(&l, 0, sizeof l);
+    rc = s->ops.payment_scan(s->backend, opp_id, copy_payment, &l);
+    if (l.bad)
+        rc = l.bad;
+    for (size_t from = 0, to; rc == SFSM_OK && from < l.n; from = to) {
+        const char *id = l.text.data + l.v[from].id;
+        for (to = from + 1; to < l.n && strcmp(l.text.data + l.v[to].id, id) == 0; to++)
+            ;
+        rc = check_group(s, &l, from, to);
+        for (size_t i = from; rc == SFSM_OK && i < to; i++) {
+            const pay_copy *c = &l.v[i];
+            sfsm_payment p = { id, c->seq, c->amount, c->currency, c->at_ms,
+                               c->note == SIZE_MAX ? NULL : l.text.data + c->note };
+            rc = cb(&p, ud);
+        }
+    }
     s->in_callback--;
     sfsm__store_leave(s);
-    return c.bad ? c.bad : rc;
+    sfsm__free(l.v);
+    sfsm__buf_free(&l.text);
+    return rc;
 }

@@ -438,6 +438,10 @@ static void m_int(mini *m, const plant *p)
         m->pay[0].amount = p->i;
         return;
     }
+    if (strcmp(p->table, "payment") == 0 && strcmp(p->column, "at_ms") == 0) {
+        m->pay[0].at_ms = p->i;
+        return;
+    }
     if (strcmp(p->table, "target") == 0 && strcmp(p->column, "amount") == 0) {
         m->tgt[0].amount = p->i;
         return;
@@ -793,6 +797,49 @@ static int seen_cb(const sfsm_history_entry *h, void *ud)
     return 0;
 }
 
+/* sfsm_opp_history reads the record too: the history has one entry per
+ * version and ends at the record's stage; with the record at the engine's
+ * pipeline version and no migrate entry, every entry's stage is the
+ * pipeline's. Found at the end of the read (cb has seen what it saw). */
+static void history_against_record(void **state)
+{
+    (void)state;
+    static const struct {
+        plant p[2];
+        size_t seen;
+        const char *msg;
+    } cases[] = {
+        { { { "opp", 0, "version", V_INT, 4, NULL } }, 3,
+          "stored opportunity 'o1': history: 3 entries, but the record is at version 4" },
+        { { { "opp", 0, "version", V_INT, 2, NULL } }, 2, "history version 3: above the record's version 2" },
+        { { { "opp", 0, "stage", V_TEXT, 0, "quoted" } }, 3,
+          "stage: 'quoted', but its last history entry (version 3) ends at 'qualified'" },
+        { { HIST(1, "to_stage", V_TEXT, 0, "limbo"), HIST(2, "from_stage", V_TEXT, 0, "limbo") }, 3,
+          "history version 1: to: 'limbo' is not a stage of pipeline 'default' version 1" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        world *w;
+        setup((void **)&w);
+        for (size_t j = 0; j < 2 && cases[k].p[j].table; j++)
+            plant_one(w, &cases[k].p[j]);
+        seen s = { 0 };
+        assert_int_equal(sfsm_opp_history(w->f->engine, "o1", seen_cb, &s), SFSM_ESTORAGE);
+        assert_msg_has(cases[k].msg);
+        assert_int_equal(s.n, cases[k].seen);
+        teardown((void **)&w);
+    }
+    /* an earlier pipeline version's record: its names need only be well formed */
+    world *w;
+    setup((void **)&w);
+    plant_one(w, &cases[3].p[0]);
+    plant_one(w, &cases[3].p[1]);
+    plant_one(w, &(plant){ "opp", 0, "pipeline_version", V_INT, 0, NULL });
+    seen s = { 0 };
+    assert_int_equal(sfsm_opp_history(w->f->engine, "o1", seen_cb, &s), SFSM_OK);
+    assert_int_equal(s.n, 3);
+    teardown((void **)&w);
+}
+
 static void bad_history(void **state)
 {
     (void)state;
@@ -827,6 +874,9 @@ static void good_history(void **state)
         HIST(1, "to_stage", V_TEXT, 0, "prospect"),   /* a stage of no version this engine knows */
         HIST(2, "from_stage", V_TEXT, 0, "prospect"),
         HIST(2, "note", V_TEXT, 0, ""),
+        /* written under an earlier version: under this one, as the import
+         * and export ask, only a migrate entry could precede such a name */
+        { "opp", 0, "pipeline_version", V_INT, 0, NULL },
     };
     for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++)
         plant_one(w, &ok[k]);
@@ -905,6 +955,12 @@ static void bad_payments(void **state)
         { { "payment", 0, "amount", V_INT, 0, NULL }, "payment 1: amount: 0 is outside 1..9007199254740991" },
         { { "payment", 0, "currency", V_TEXT, 0, "cn" }, "payment 1: currency: 'cn' is not an ISO 4217 code" },
         { { "payment", 0, "note", V_TEXT, 0, "f\xffirst" }, "payment 1: note: is not valid UTF-8 (byte 1)" },
+        /* times are within +-(2^53-1), as everywhere */
+        { { "payment", 0, "at_ms", V_INT, INT64_MAX, NULL }, "payment 1: at_ms: 9223372036854775807 is outside" },
+        /* against the opportunity: its currency, no more than its amount */
+        { { "payment", 0, "currency", V_TEXT, 0, "USD" }, "payment 1: currency: 'USD', but the opportunity's is 'CNY'" },
+        { { "payment", 0, "amount", V_INT, 1200001, NULL },
+          "stored opportunity 'o1': payments: 1200001 collected, more than its amount 1200000 CNY" },
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         world *w;
@@ -1027,6 +1083,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(other_pipeline_skipped, setup, teardown),
         cmocka_unit_test(bad_history),
+        cmocka_unit_test(history_against_record),
         cmocka_unit_test_setup_teardown(good_history, setup, teardown),
         cmocka_unit_test_setup_teardown(callback_stop_kept, setup, teardown),
         cmocka_unit_test(bad_payments),

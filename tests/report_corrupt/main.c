@@ -526,9 +526,128 @@ static void test_corrupt_payment(void **state)
     expect_fail(f, R_RECEIVABLES, &none, SFSM_ESTORAGE, "'p'", "payment 1", "amount", NULL);
 }
 
+static int count_payment(const sfsm_payment *p, void *ud)
+{
+    (void)p;
+    ++*(size_t *)ud;
+    return 0;
+}
+
+/* Payments against their opportunity, the rules sfsm_payment_add keeps: a
+ * time within +-(2^53-1), the opportunity's currency, no more in all than
+ * its amount. A store handing back others is damaged: SFSM_ESTORAGE naming
+ * the opportunity from the receivables report (also as_of), the payment
+ * list (one opportunity's or all) and the next payment (was: a USD payment
+ * summed into a CNY deal, a negative outstanding amount, the year
+ * 292278994). */
+static void test_payment_against_deal(void **state)
+{
+    fx *f = *state;
+    mk(f, "p", T0, 500000, WON, NULL);
+    mk(f, "q", T0, 300000, WON, NULL);
+    assert_int_equal(sfsm_payment_add(f->e, "p", 100000, "CNY", NULL), SFSM_OK);
+    assert_int_equal(sfsm_payment_add(f->e, "p", 100000, "CNY", NULL), SFSM_OK);
+    assert_int_equal(sfsm_payment_add(f->e, "q", 300000, "CNY", NULL), SFSM_OK);   /* paid in full: passes */
+    f->now = T0 + 30 * DAY;
+    const struct {
+        tamper_plant p;
+        const char *needle;
+    } cases[] = {
+        { { T_P_AT, "p", 2, SFSM_SAFE_INTEGER + 1, NULL }, "payment 2: at_ms" },
+        { { T_P_AT, "p", 1, INT64_MAX, NULL }, "payment 1: at_ms" },
+        { { T_P_CURRENCY, "p", 2, 0, "USD" }, "payment 2: currency: 'USD', but the opportunity's is 'CNY'" },
+        { { T_P_AMOUNT, "p", 2, 400001, NULL }, "payments: 500001 collected, more than its amount 500000" },
+    };
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT, past = SFSM_REPORT_FILTER_INIT;
+    past.as_of_ms = f->now;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tamper_clear();
+        tamper_add(&cases[c].p);
+        expect_fail(f, R_RECEIVABLES, &none, SFSM_ESTORAGE, "'p'", cases[c].needle, NULL);
+        expect_fail(f, R_RECEIVABLES, &past, SFSM_ESTORAGE, "'p'", cases[c].needle, NULL);
+        size_t n = 0;
+        assert_int_equal(sfsm_payment_list(f->e, "p", count_payment, &n), SFSM_ESTORAGE);
+        assert_non_null(strstr(sfsm_errmsg(), cases[c].needle));
+        assert_int_equal(n, 0);   /* before cb sees any payment of the opportunity */
+        assert_int_equal(sfsm_payment_list(f->e, NULL, count_payment, &n), SFSM_ESTORAGE);
+        assert_non_null(strstr(sfsm_errmsg(), cases[c].needle));
+        assert_int_equal(sfsm_payment_add(f->e, "p", 1, "CNY", NULL), SFSM_ESTORAGE);
+        assert_non_null(strstr(sfsm_errmsg(), cases[c].needle));
+    }
+    tamper_clear();
+    size_t n = 0;
+    assert_int_equal(sfsm_payment_list(f->e, NULL, count_payment, &n), SFSM_OK);
+    assert_int_equal(n, 3);
+    sfsm_report *r = expect_ok(f, R_RECEIVABLES, &none);
+    int is_null;
+    assert_int_equal(cell(r, row_of(r, "id", "q"), "outstanding", &is_null), 0);
+    sfsm_report_free(r);
+}
+
+/* The history a report reads is the record's: one entry per version
+ * (the last one missing, though it stayed at the same stage), each starting
+ * where the previous one ended (entries out of order), and, for a record at
+ * the engine's pipeline version, stages the pipeline knows in the entries
+ * since its last migrate entry (every entry, without one). SFSM_ESTORAGE
+ * naming the opportunity and the version, from every report that reads the
+ * history (was: velocity counted swapped stays, dropped a stay at an
+ * unknown stage). Entries before a migration, or of a record of an earlier
+ * pipeline version, may carry names the pipeline no longer has. */
+static void test_history_against_record(void **state)
+{
+    fx *f = *state;
+    mk(f, "h", T0, 500000, WON, NULL);   /* versions 1 (create) .. 5 (sign) */
+    sfsm_opp *o = NULL;
+    assert_int_equal(sfsm_opp_open(f->e, "h", &o), SFSM_OK);
+    f->now += DAY;
+    assert_int_equal(sfsm_opp_set_title(o, "renewal"), SFSM_OK);
+    assert_int_equal(sfsm_opp_save(f->e, o), SFSM_OK);   /* 6: an update, still signed */
+    sfsm_opp_free(o);
+    mk(f, "ok", T0, 400000, "qualify", NULL);
+    f->now = T0 + 30 * DAY;
+    const struct {
+        tamper_plant p[3];
+        const char *needle;   /* NULL: the reports answer */
+    } cases[] = {
+        { { { T_H_DROP, "h", 6, 0, NULL } }, "history: 5 entries, but the record is at version 6" },
+        { { { T_H_FROM, "h", 3, 0, "lead" } }, "history version 3: from: 'lead', but the previous entry ended at 'qualified'" },
+        { { { T_H_TO, "h", 3, 0, "limbo" }, { T_H_FROM, "h", 4, 0, "limbo" } },
+          "history version 3: to: 'limbo' is not a stage of pipeline 'default' version 1" },
+        { { { T_H_TO, "h", 3, 0, "limbo" }, { T_H_FROM, "h", 4, 0, "negotiating" } },
+          "history version 4: from: 'negotiating', but the previous entry ended at 'limbo'" },
+        { { { T_H_KIND, "h", 2, SFSM_HISTORY_CREATE, NULL } }, "history version 2: kind" },
+        /* an earlier version's record: its stages need only be well formed */
+        { { { T_H_TO, "h", 3, 0, "limbo" }, { T_H_FROM, "h", 4, 0, "limbo" }, { T_PIPELINE_VERSION, "h", 0, 0, NULL } },
+          NULL },
+        /* before the last migrate entry: an earlier version's names */
+        { { { T_H_TO, "h", 2, 0, "limbo" }, { T_H_FROM, "h", 3, 0, "limbo" },
+            { T_H_KIND, "h", 3, SFSM_HISTORY_MIGRATE, NULL } },
+          NULL },
+    };
+    sfsm_report_filter none = SFSM_REPORT_FILTER_INIT, past = SFSM_REPORT_FILTER_INIT;
+    past.as_of_ms = T0 + 2 * DAY;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tamper_clear();
+        for (size_t j = 0; j < 3 && cases[c].p[j].field != T_NONE; j++)
+            tamper_add(&cases[c].p[j]);
+        for (int k = 0; k < R_COUNT; k++) {
+            if (!cases[c].needle)
+                sfsm_report_free(expect_ok(f, k, &none));
+            else if (k != R_PIPELINE && k != R_STALE)   /* read no history without as_of */
+                expect_fail(f, k, &none, SFSM_ESTORAGE, "'h'", cases[c].needle, NULL);
+        }
+        if (cases[c].needle)
+            expect_fail(f, R_PIPELINE, &past, SFSM_ESTORAGE, "'h'", cases[c].needle, NULL);
+        else
+            sfsm_report_free(expect_ok(f, R_PIPELINE, &past));
+    }
+}
+
 /* An argument runs only the tests it matches (cmocka's filter). */
 /* Payments summed past int64 (each within its range, 1025 of them at the
- * largest amount): SFSM_EINVAL naming the opportunity. */
+ * largest amount): of an opportunity the report loads, more than its amount
+ * (SFSM_ESTORAGE) long before; of one it does not (another owner's), only
+ * summed: SFSM_EINVAL naming the opportunity. */
 static void test_payment_sum_overflow(void **state)
 {
     fx *f = *state;
@@ -543,7 +662,10 @@ static void test_payment_sum_overflow(void **state)
     assert_int_equal(cell(r, row_of(r, "id", "p"), "outstanding", &is_null), 0);
     sfsm_report_free(r);
     tamper_add(&(tamper_plant){ T_P_AMOUNT, "p", 0, SFSM_SAFE_INTEGER, NULL });
-    expect_fail(f, R_RECEIVABLES, &none, SFSM_EINVAL, "payments", "overflows", "'p'", NULL);
+    expect_fail(f, R_RECEIVABLES, &none, SFSM_ESTORAGE, "'p'", "payments", "more than its amount", NULL);
+    sfsm_report_filter other = SFSM_REPORT_FILTER_INIT;
+    other.owner = "someone else";
+    expect_fail(f, R_RECEIVABLES, &other, SFSM_EINVAL, "payments", "overflows", "'p'", NULL);
 }
 
 /* A period at the ends of int64 (whole days): no calendar period, so
@@ -581,6 +703,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_corrupt_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_payment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_sum_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payment_against_deal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_against_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_extreme_period, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("with history_scan", tests, NULL, NULL);

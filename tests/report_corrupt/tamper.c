@@ -61,9 +61,19 @@ static void alter_record(sfsm_record *r)
         case T_CUSTOMER: r->customer = p->s; break;
         case T_TITLE: r->title = p->s; break;
         case T_ID: r->id = p->s; break;
+        case T_PIPELINE_VERSION: r->pipeline_version = (uint32_t)p->i; break;
         default: break;
         }
     }
+}
+
+/* 1 if entry `version` of id is planted as dropped. */
+static int dropped(const char *id, uint64_t version)
+{
+    for (size_t k = 0; k < nplants; k++)
+        if (plants[k].field == T_H_DROP && same_id(plants[k].id, id) && plants[k].version == version)
+            return 1;
+    return 0;
 }
 
 static void alter_entry(const char *id, sfsm_history_entry *h)
@@ -80,6 +90,7 @@ static void alter_entry(const char *id, sfsm_history_entry *h)
         case T_H_TO: h->to = p->s; break;
         case T_H_CHANGES: h->changes = p->s; break;
         case T_H_FIELDS: h->fields = (uint32_t)p->i; break;
+        case T_H_FROM: h->from = p->s; break;
         default: break;
         }
     }
@@ -87,10 +98,17 @@ static void alter_entry(const char *id, sfsm_history_entry *h)
 
 static void alter_payment(sfsm_payment *x)
 {
-    for (size_t k = 0; k < nplants; k++)
-        if (plants[k].field == T_P_AMOUNT && same_id(plants[k].id, x->opp_id) &&
-            (plants[k].version == x->seq || plants[k].version == 0))
-            x->amount = plants[k].i;
+    for (size_t k = 0; k < nplants; k++) {
+        const tamper_plant *p = &plants[k];
+        if (!same_id(p->id, x->opp_id) || (p->version != x->seq && p->version != 0))
+            continue;
+        if (p->field == T_P_AMOUNT)
+            x->amount = p->i;
+        else if (p->field == T_P_CURRENCY)
+            x->currency = p->s;
+        else if (p->field == T_P_AT)
+            x->at_ms = p->i;
+    }
 }
 
 /* ---- reads ---- */
@@ -131,6 +149,8 @@ typedef struct hctx {
 static int on_hist(const sfsm_history_entry *h, void *ud)
 {
     hctx *c = ud;
+    if (dropped(c->id, h->version))
+        return 0;
     sfsm_history_entry x = *h;
     alter_entry(c->id, &x);
     return c->cb(&x, c->ud);
@@ -146,6 +166,8 @@ static int w_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
 static int on_scan_hist(const char *id, const sfsm_history_entry *h, void *ud)
 {
     hctx *c = ud;
+    if (dropped(id, h->version))
+        return 0;
     sfsm_history_entry x = *h;
     alter_entry(id, &x);
     return c->scb(id, &x, c->ud);

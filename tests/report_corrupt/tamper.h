@@ -15,10 +15,11 @@ enum tamper_field {
     T_NONE,
     /* a record */
     T_CREATED, T_ENTERED, T_AMOUNT, T_VERSION, T_STAGE, T_CURRENCY, T_OWNER, T_CUSTOMER, T_TITLE, T_ID,
-    /* a history entry */
-    T_H_AT, T_H_VERSION, T_H_KIND, T_H_TO, T_H_CHANGES, T_H_FIELDS,
+    T_PIPELINE_VERSION,
+    /* a history entry (T_H_DROP: it is not handed back) */
+    T_H_AT, T_H_VERSION, T_H_KIND, T_H_TO, T_H_CHANGES, T_H_FIELDS, T_H_FROM, T_H_DROP,
     /* a payment */
-    T_P_AMOUNT,
+    T_P_AMOUNT, T_P_CURRENCY, T_P_AT,
 };
 
 typedef struct tamper_plant {
