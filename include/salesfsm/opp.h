@@ -159,6 +159,15 @@ SFSM_API int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *act
  * the entry's version and the field). Stage, event and role names need not
  * be known to the engine's pipeline: entries before a migration carry an
  * earlier version's names.
+ * The opportunity's record is read first (one get, under the same hold of
+ * the store: history reads are not on a hot path), so the history is also
+ * checked against it: SFSM_ESTORAGE for an entry above the record's
+ * version (before cb sees it) and, known only at the end of the read
+ * (cb has seen the entries), for fewer entries than the version, a last
+ * entry not ending at the record's stage, or, with the record at the
+ * engine's pipeline version, a `to` stage the pipeline does not know in an
+ * entry since the last migrate entry (any entry, without one): that
+ * version wrote those entries.
  */
 SFSM_API int sfsm_opp_history(sfsm_engine *e, const char *id, sfsm_history_cb cb, void *ud);
 

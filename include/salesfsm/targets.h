@@ -115,7 +115,11 @@ typedef struct sfsm_payment {
  * is outstanding, the opportunity not won: the message says which),
  * SFSM_ENOTFOUND (no such opportunity), SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE
  * (also: the stored opportunity or one of its stored payments breaks a rule,
- * as for sfsm_opp_open and sfsm_payment_list).
+ * as for sfsm_opp_open and sfsm_payment_list, including a stored payment in
+ * another currency or stored payments above the amount).
+ * Not yet checked: sfsm_opp_save (or a fire with field changes) giving a
+ * deal with payments another currency or an amount below what was
+ * collected; its payments would then read as damage.
  */
 SFSM_API int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const char *currency,
                               const char *note);
@@ -124,9 +128,14 @@ typedef int (*sfsm_payment_cb)(const sfsm_payment *p, void *ud);
 
 /* Lists payments of one opportunity (NULL: all), by opportunity then seq.
  * SFSM_ESTORAGE also for a stored payment with an amount outside
- * 1..2^53-1, a currency that is not three letters A-Z, or text too long or
- * not UTF-8: the list stops before cb sees it, naming the opportunity and
- * the payment's seq. */
+ * 1..2^53-1, a currency that is not three letters A-Z, a time outside
+ * +-(2^53-1), or text too long or not UTF-8: the list stops before cb sees
+ * it, naming the opportunity and the payment's seq. Payments are read with
+ * their opportunity (one get per opportunity listed, after the payments are
+ * read and copied: a backend cannot be called inside its own scan), and
+ * cb sees none of an opportunity's payments unless all are in its currency
+ * and add up to no more than its amount (else SFSM_ESTORAGE naming the
+ * opportunity; a payment of an opportunity that does not exist too). */
 SFSM_API int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, void *ud);
 
 #ifdef __cplusplus

@@ -455,16 +455,6 @@ OPEN_DEFECTS = {
     "FileDamage.test_flip_last_page_type": "sqlite error message without the file",
     "FileDamage.test_flip_page2_btree_type": "sqlite error message without the file",
     "FileDamage.test_flip_page2_cell_ptr": "sqlite error message without the file",
-    # The history chain is checked on history reads but not by every reader
-    # (velocity replays swapped or unknown-stage entries; history prints a
-    # chain shorter than the record's version).
-    "RowMutations.test_history_last_missing": "history shorter than the version is not refused",
-    "RowMutations.test_history_swapped": "velocity replays swapped entries",
-    "RowMutations.test_history_unknown_stage": "velocity drops a stay at an unknown stage",
-    # Payments are checked one by one, not against their opportunity.
-    "RowMutations.test_payment_at_int64_max": "payment time outside +-(2^53-1) accepted",
-    "RowMutations.test_payment_other_currency": "payment currency not checked against the deal",
-    "RowMutations.test_payment_overpaid": "payments above the won amount give negative outstanding",
     # An unknown stage fails at engine open (migrate's misfit check) with a
     # message that does not name the opportunity.
     "RowMutations.test_stage_empty": "unknown stage: message does not name the opportunity",
