@@ -9,12 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
-
-#define CURRENT_SCHEMA 3
-#define SFSM_APP_ID 0x5346534D
 
 static void make_v1(const char *path, const char *extra)
 {

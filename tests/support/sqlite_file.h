@@ -11,6 +11,10 @@
 
 #include <salesfsm/salesfsm.h>
 
+/* The schema version this library writes (lib/store_sqlite_schema.h);
+ * written out here so that a change to it shows in the tests. */
+#define CURRENT_SCHEMA 3
+
 /* A fresh name in $TMPDIR; no file by that name exists yet. */
 void db_tmp_path(char path[256]);
 
