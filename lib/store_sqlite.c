@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "record_check.h"
 #include "store_impl.h"
+#include "store_sqlite_error.h"
 #include "store_sqlite_schema.h"
 #include "text.h"
 
@@ -99,11 +100,12 @@ typedef struct sqlstore {
     size_t attrs_cap;
     long *attr_off;      /* key and value offsets into copy while reading attributes */
     size_t attr_off_cap;
+    char file[SFSM_LABEL_SIZE];   /* the path, cut for messages (sfsm__path_label) */
 } sqlstore;
 
 static int db_error(sqlstore *q, const char *what)
 {
-    int rc = sfsm_error_set(SFSM_ESTORAGE, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+    int rc = sfsm__sqlite_error(SFSM_ESTORAGE, q->file, "%s: %s", what, sqlite3_errmsg(q->db));
     if (q->depth && sqlite3_get_autocommit(q->db))
         q->broken = 1;
     return rc;
@@ -111,8 +113,9 @@ static int db_error(sqlstore *q, const char *what)
 
 static int refuse_if_broken(const sqlstore *q)
 {
-    return q->broken ? sfsm_error_set(SFSM_ESTORAGE, "sqlite store: the transaction was rolled back by SQLite after "
-                                                     "an earlier error; only a rollback is possible")
+    return q->broken ? sfsm__sqlite_error(SFSM_ESTORAGE, q->file,
+                                          "the transaction was rolled back by SQLite after an earlier error; only "
+                                          "a rollback is possible")
                      : SFSM_OK;
 }
 
@@ -182,7 +185,7 @@ static int sq_rollback(void *b)
 {
     sqlstore *q = b;
     if (q->depth == 0)
-        return sfsm_error_set(SFSM_EINVAL, "sqlite store: rollback without a transaction");
+        return sfsm__sqlite_error(SFSM_EINVAL, q->file, "rollback without a transaction");
     q->depth--;
     if (q->broken) {
         /* SQLite has already undone it all; the levels just close */
@@ -203,7 +206,7 @@ static int sq_commit(void *b)
 {
     sqlstore *q = b;
     if (q->depth == 0)
-        return sfsm_error_set(SFSM_EINVAL, "sqlite store: commit without a transaction");
+        return sfsm__sqlite_error(SFSM_EINVAL, q->file, "commit without a transaction");
     if (q->broken) {
         int rc = refuse_if_broken(q);
         if (--q->depth == 0)
@@ -263,11 +266,11 @@ static const char *at(const sqlstore *q, long off)
 static int attr_copy(sqlstore *q, sqlite3_stmt *a, int k, size_t n)
 {
     if (sfsm__grow((void **)&q->attr_off, &q->attr_off_cap, 2 * n + 2, sizeof *q->attr_off))
-        return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+        return sfsm__sqlite_error(SFSM_ENOMEM, q->file, "out of memory reading attributes");
     long key = copy_text(q, sqlite3_column_text(a, k));
     long value = copy_text(q, sqlite3_column_text(a, k + 1));
     if (key == -2 || value == -2)
-        return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+        return sfsm__sqlite_error(SFSM_ENOMEM, q->file, "out of memory reading attributes");
     q->attr_off[2 * n] = key;
     q->attr_off[2 * n + 1] = value;
     return SFSM_OK;
@@ -277,7 +280,7 @@ static int attr_copy(sqlstore *q, sqlite3_stmt *a, int k, size_t n)
 static int attrs_publish(sqlstore *q, size_t n)
 {
     if (sfsm__grow((void **)&q->attrs, &q->attrs_cap, n, sizeof *q->attrs))
-        return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading attributes");
+        return sfsm__sqlite_error(SFSM_ENOMEM, q->file, "out of memory reading attributes");
     for (size_t k = 0; k < n; k++) {
         q->attrs[k].key = at(q, q->attr_off[2 * k]);
         q->attrs[k].value = at(q, q->attr_off[2 * k + 1]);
@@ -321,7 +324,7 @@ static int row_fields(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy, 
         long off[N_TEXT];
         for (int k = 0; k < N_TEXT; k++)
             if ((off[k] = copy_text(q, sqlite3_column_text(s, text_cols[k]))) == -2)
-                return sfsm_error_set(SFSM_ENOMEM, "sqlite store: out of memory reading a record");
+                return sfsm__sqlite_error(SFSM_ENOMEM, q->file, "out of memory reading a record");
         for (int k = 0; k < N_TEXT; k++)
             t[k] = at(q, off[k]);
     } else {
@@ -877,12 +880,12 @@ static const sfsm_store_ops sqlite_ops = {
 /* ---- opening ---- */
 
 /* Configures the connection once the file is known to be ours (or empty). */
-static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_options *o)
+static int check_and_setup(sqlstore *q, const sfsm_sqlite_options *o)
 {
     /* Wait for other processes from the first read on: one may be creating
      * or migrating the schema right now. */
     sqlite3_busy_timeout(q->db, o->busy_timeout_ms);
-    int rc = sfsm__sqlite_schema_check(q->db, path, o->create);   /* reads only */
+    int rc = sfsm__sqlite_schema_check(q->db, q->file, o->create);   /* reads only */
     if (rc)
         return rc;
     static const char *const sync_sql[] = { "PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL",
@@ -891,7 +894,7 @@ static int check_and_setup(sqlstore *q, const char *path, const sfsm_sqlite_opti
         return db_error(q, "configure");
     /* Upgrade first, WAL after: switching to WAL rewrites the header, and a
      * failed upgrade must leave an older file byte for byte as it was. */
-    if ((rc = sfsm__sqlite_schema_upgrade(q->db, path)))
+    if ((rc = sfsm__sqlite_schema_upgrade(q->db, q->file)))
         return rc;
     if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(q, "configure");
@@ -920,21 +923,24 @@ int sfsm__sqlite_backend(const char *path, const sfsm_sqlite_options *opts, void
     if ((unsigned)o->synchronous > SFSM_SQLITE_SYNC_OFF || o->busy_timeout_ms < 0)
         return sfsm_error_set(SFSM_EINVAL, "sfsm_store_open_sqlite: %s out of range",
                               o->busy_timeout_ms < 0 ? "busy_timeout_ms" : "synchronous");
+    char file[SFSM_LABEL_SIZE];
+    sfsm__path_label(file, path);
     if (!o->create && access(path, F_OK) != 0)
-        return sfsm_error_set(SFSM_ENOTFOUND, "'%s' does not exist (and create is off)", path);
+        return sfsm__sqlite_error(SFSM_ENOTFOUND, file, "does not exist (and create is off)");
     sqlstore *q = sfsm__calloc(1, sizeof *q);
     if (!q)
-        return sfsm_error_set(SFSM_ENOMEM, "out of memory opening '%s'", path);
+        return sfsm__sqlite_error(SFSM_ENOMEM, file, "out of memory opening it");
+    memcpy(q->file, file, sizeof file);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (o->create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &q->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        rc = sfsm_error_set(rc == SQLITE_NOMEM ? SFSM_ENOMEM : SFSM_ESTORAGE, "cannot open '%s': %s", path,
-                            q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        rc = sfsm__sqlite_error(rc == SQLITE_NOMEM ? SFSM_ENOMEM : SFSM_ESTORAGE, q->file, "cannot open: %s",
+                                q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
         sq_close(q);
         return rc;
     }
     sqlite3_extended_result_codes(q->db, 1);
-    if ((rc = check_and_setup(q, path, o))) {
+    if ((rc = check_and_setup(q, o))) {
         sq_close(q);
         return rc;
     }

@@ -5,6 +5,7 @@
 
 #include <salesfsm/common.h>
 
+#include "store_sqlite_error.h"
 #include "store_sqlite_schema.h"
 
 static const char *const schema_v1 =
@@ -66,53 +67,51 @@ static int read_state(sqlite3 *db, sqlite3_int64 *app, sqlite3_int64 *version, s
     return rc;
 }
 
-static int check_state(sqlite3 *db, const char *path, int rc, sqlite3_int64 app, sqlite3_int64 version,
+static int check_state(sqlite3 *db, const char *file, int rc, sqlite3_int64 app, sqlite3_int64 version,
                        sqlite3_int64 tables)
 {
     if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
-        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is not a SQLite database or is corrupt: %s", path,
-                              sqlite3_errstr(rc));
+        return sfsm__sqlite_error(SFSM_ESTORAGE, file, "not a SQLite database or corrupt: %s", sqlite3_errstr(rc));
     if (rc != SQLITE_OK)
-        return sfsm_error_set(SFSM_ESTORAGE, "cannot read '%s': %s", path, sqlite3_errmsg(db));
+        return sfsm__sqlite_error(SFSM_ESTORAGE, file, "cannot read it: %s", sqlite3_errmsg(db));
     if (tables > 0 && app != SFSM_SQLITE_APPLICATION_ID)
-        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is a SQLite database of another application, not a salesfsm store",
-                              path);
+        return sfsm__sqlite_error(SFSM_ESTORAGE, file, "a SQLite database of another application, not a salesfsm store");
     if (app == SFSM_SQLITE_APPLICATION_ID && version > SFSM_SQLITE_SCHEMA_VERSION)
-        return sfsm_error_set(SFSM_EVERSION, "'%s' has salesfsm schema version %lld; this library (%s) knows up to %d",
-                              path, (long long)version, SFSM_VERSION_STRING, SFSM_SQLITE_SCHEMA_VERSION);
+        return sfsm__sqlite_error(SFSM_EVERSION, file, "salesfsm schema version %lld; this library (%s) knows up to %d",
+                                  (long long)version, SFSM_VERSION_STRING, SFSM_SQLITE_SCHEMA_VERSION);
     if (app == SFSM_SQLITE_APPLICATION_ID && version < 1)
-        return sfsm_error_set(SFSM_ESTORAGE, "'%s' is marked as a salesfsm store but has no schema version", path);
+        return sfsm__sqlite_error(SFSM_ESTORAGE, file, "marked as a salesfsm store but has no schema version");
     return SFSM_OK;
 }
 
-int sfsm__sqlite_schema_check(sqlite3 *db, const char *path, int create)
+int sfsm__sqlite_schema_check(sqlite3 *db, const char *file, int create)
 {
     sqlite3_int64 app = 0, version = 0, tables = 0;
     int rc = read_state(db, &app, &version, &tables);
-    rc = check_state(db, path, rc, app, version, tables);
+    rc = check_state(db, file, rc, app, version, tables);
     if (rc == SFSM_OK && tables == 0 && !create)
-        return sfsm_error_set(SFSM_ENOTFOUND, "'%s' is empty, not a salesfsm store (and create is off)", path);
+        return sfsm__sqlite_error(SFSM_ENOTFOUND, file, "empty, not a salesfsm store (and create is off)");
     return rc;
 }
 
-static int fail(sqlite3 *db, const char *path, const char *what)
+static int fail(sqlite3 *db, const char *file, const char *what)
 {
-    int err = sfsm_error_set(SFSM_ESTORAGE, "sqlite: %s of '%s': %s", what, path, sqlite3_errmsg(db));
+    int err = sfsm__sqlite_error(SFSM_ESTORAGE, file, "%s: %s", what, sqlite3_errmsg(db));
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return err;
 }
 
-int sfsm__sqlite_schema_upgrade(sqlite3 *db, const char *path)
+int sfsm__sqlite_schema_upgrade(sqlite3 *db, const char *file)
 {
     sqlite3_int64 app = 0, version = 0, tables = 0;
     if (read_state(db, &app, &version, &tables) == SQLITE_OK && tables > 0 &&
         version == SFSM_SQLITE_SCHEMA_VERSION)
         return SFSM_OK;   /* the common case: nothing to do, nothing locked */
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return fail(db, path, "schema upgrade");
+        return fail(db, file, "schema upgrade");
     /* Look again under the write lock: another process may have done it. */
     int rc = read_state(db, &app, &version, &tables);
-    if ((rc = check_state(db, path, rc, app, version, tables)) != SFSM_OK) {
+    if ((rc = check_state(db, file, rc, app, version, tables)) != SFSM_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
@@ -121,15 +120,15 @@ int sfsm__sqlite_schema_upgrade(sqlite3 *db, const char *path)
         snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", SFSM_SQLITE_APPLICATION_ID);
         if (sqlite3_exec(db, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-            return fail(db, path, "creating the schema");
+            return fail(db, file, "creating the schema");
         version = 1;
     }
     for (; version < SFSM_SQLITE_SCHEMA_VERSION; version++)
         if (sqlite3_exec(db, migrations[version - 1], NULL, NULL, NULL) != SQLITE_OK)
-            return fail(db, path, "migrating the schema");
+            return fail(db, file, "migrating the schema");
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d;", SFSM_SQLITE_SCHEMA_VERSION);
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        return fail(db, path, "schema upgrade");
+        return fail(db, file, "schema upgrade");
     return SFSM_OK;
 }

@@ -450,11 +450,6 @@ def _add_file_tests():
 # starts passing is an unexpected success, which fails the run, so this list
 # can only shrink.
 OPEN_DEFECTS = {
-    # A malformed page found after open: the message names neither the
-    # opportunity nor the file (db_error in store_sqlite.c lacks the path).
-    "FileDamage.test_flip_last_page_type": "sqlite error message without the file",
-    "FileDamage.test_flip_page2_btree_type": "sqlite error message without the file",
-    "FileDamage.test_flip_page2_cell_ptr": "sqlite error message without the file",
     # An unknown stage fails at engine open (migrate's misfit check) with a
     # message that does not name the opportunity.
     "RowMutations.test_stage_empty": "unknown stage: message does not name the opportunity",
