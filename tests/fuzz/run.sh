@@ -10,6 +10,10 @@
 #             input exports, re-imports into a fresh store and exports the
 #             same bytes; refused input leaves the store as it was, with a
 #             documented error code and a message
+#   export    the export, sfsm_export_json, over records and histories built
+#             from the input in a backend of the target's own: a refusal is
+#             SFSM_ESTORAGE naming an opportunity; a document it writes
+#             imports into a fresh memory store and exports the same bytes
 #   changes   the reader of a history entry's `changes` text behind as-of
 #             reports (parse_changes, lib/report_data.c): stable decoding,
 #             agreement with cJSON on valid objects
@@ -36,7 +40,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ALL_TARGETS=(pipeline import changes cli)
+ALL_TARGETS=(pipeline import export changes cli)
 usage() {
     echo "usage: bash tests/fuzz/run.sh [SECONDS [TARGET...]]   targets: ${ALL_TARGETS[*]}" >&2
     exit 2
