@@ -1514,6 +1514,93 @@ static void export_refuses_corrupt_sqlite(void **state)
     sfsm_free(base);
 }
 
+/* Names the import looks up: those of the entries from the last migrate
+ * entry on (its own `from` excepted); earlier entries were written under an
+ * earlier pipeline and may carry names it no longer has. The export checks
+ * the same ones, itself, since it no longer runs the import on its text. */
+static void export_checks_names_since_migration(void **state)
+{
+    fixture *f = *state;
+    char *base = base_doc(f);
+    target t;
+    rawstore *raw = raw_open(f, &t);
+    assert_int_equal(import_str(t.e, base, NULL), SFSM_OK);
+    /* b: lead -> qualified -> lost, then a migrate entry (version 4) */
+    raw_hist *lost = raw_entry(raw, "b", 3);
+    raw_append(raw, "b", &(sfsm_history_entry){ 4, lost->at + 1, SFSM_HISTORY_MIGRATE, NULL, "lost", "lost", NULL,
+                                                NULL, NULL, 0, NULL });
+    raw_find(raw, "b")->version = 4;
+    char *a = export_doc(t.e, NULL);
+    sfsm_free(a);
+
+    /* before the migrate entry: names of an earlier pipeline export */
+    set_text(&raw_entry(raw, "b", 2)->event, "vet");
+    set_text(&raw_entry(raw, "b", 2)->role, "clerk");
+    set_text(&raw_entry(raw, "b", 3)->from, "vetted");
+    set_text(&raw_entry(raw, "b", 2)->to, "vetted");
+    set_text(&raw_entry(raw, "b", 4)->from, "gone");   /* the migrate entry's own from: an old stage */
+    set_text(&raw_entry(raw, "b", 3)->to, "gone");
+    a = export_doc(t.e, NULL);
+    assert_non_null(strstr(a, "\"event\": \"vet\""));
+    target u;
+    target_open_memory(&u, f);
+    assert_int_equal(import_str(u.e, a, NULL), SFSM_OK);   /* and the import takes them */
+    target_close(&u);
+    sfsm_free(a);
+
+    /* from the migrate entry on they must be the pipeline's: entry 5, an
+     * update, follows it; each case plants one unknown name */
+    raw_append(raw, "b", &(sfsm_history_entry){ 5, lost->at + 2, SFSM_HISTORY_UPDATE, NULL, "lost", "lost", "Mei",
+                                                "manager", NULL, 0, NULL });
+    raw_find(raw, "b")->version = 5;
+    a = export_doc(t.e, NULL);
+    sfsm_free(a);
+    for (int k = 0; k < 4; k++) {
+        raw_hist *m = raw_entry(raw, "b", 4), *h = raw_entry(raw, "b", 5);
+        const char *path = NULL;
+        switch (k) {
+        case 0:   /* the migrate entry's to (the next entry starts there) */
+            set_text(&m->to, "vet");
+            set_text(&h->from, "vet");
+            h->kind = SFSM_HISTORY_TRANSITION;
+            set_text(&h->event, "qualify");
+            path = "opportunities[1].history[3].to: unknown stage 'vet'";
+            break;
+        case 1:
+            set_text(&m->actor, "Mei");
+            set_text(&m->role, "vet");
+            path = "opportunities[1].history[3].role: unknown role 'vet'";
+            break;
+        case 2:
+            h->kind = SFSM_HISTORY_TRANSITION;
+            set_text(&h->event, "vet");
+            path = "opportunities[1].history[4].event: unknown event 'vet'";
+            break;
+        default:
+            set_text(&h->role, "vet");
+            path = "opportunities[1].history[4].role: unknown role 'vet'";
+            break;
+        }
+        char *out = (char *)1;
+        assert_int_equal(sfsm_export_json_string(t.e, NULL, &out, NULL), SFSM_ESTORAGE);
+        assert_null(out);
+        assert_msg_has("opportunity 'b'");
+        assert_msg_has(path);
+        /* back to the good entries */
+        set_text(&m->to, "lost");
+        set_text(&m->actor, NULL);
+        set_text(&m->role, NULL);
+        h->kind = SFSM_HISTORY_UPDATE;
+        set_text(&h->from, "lost");
+        set_text(&h->event, NULL);
+        set_text(&h->role, "manager");
+    }
+    a = export_doc(t.e, NULL);
+    sfsm_free(a);
+    target_close(&t);
+    sfsm_free(base);
+}
+
 /* ---- allocation failures ---- */
 
 static void out_of_memory(void **state)
@@ -1591,6 +1678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pipeline_of_the_document, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(export_refuses_what_import_refuses, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(export_refuses_corrupt_sqlite, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(export_checks_names_since_migration, fixture_setup, fixture_teardown),
         cmocka_unit_test(out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
