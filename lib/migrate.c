@@ -14,8 +14,39 @@
 
 /* ---- the check at sfsm_engine_new ---- */
 
+/* How an opportunity's stage fits the engine's pipeline. A stage no version
+ * can have (NULL, empty, not a name) or one missing from the very version
+ * the opportunity was stored under is damage. A stage of another version
+ * that no migration maps is a version problem: an older version may well
+ * have had it (the pipeline does not list old versions' stages), and a
+ * newer version's opportunities need a newer pipeline. */
+enum fit { FITS, VERSION_GAP, DAMAGE };
+
+static int name_ok(const char *s)
+{
+    size_t len = s ? strnlen(s, SFSM_MAX_NAME + 1) : 0;
+    return len > 0 && len <= SFSM_MAX_NAME && sfsm__utf8_valid(s, len);
+}
+
+static enum fit classify(const sfsm_pipeline *p, const char *pipeline, uint32_t version, const char *stage)
+{
+    if (pipeline && strcmp(pipeline, p->name) != 0)
+        return FITS;   /* another pipeline's opportunities are not ours to judge */
+    if (!name_ok(stage))
+        return DAMAGE;
+    if (sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), stage) >= 0)
+        return FITS;
+    const char *to = NULL;
+    if (version < p->version)
+        sfsm_pipeline_migration(p, version, stage, &to);
+    if (to)
+        return FITS;
+    return version == p->version ? DAMAGE : VERSION_GAP;
+}
+
 typedef struct misfit {
-    char *stage;
+    char *stage;       /* NULL for a NULL stage */
+    enum fit fit;
     uint64_t count;
 } misfit;
 
@@ -23,62 +54,94 @@ typedef struct check_ctx {
     const sfsm_pipeline *p;
     misfit *v;
     size_t n, cap;
+    uint64_t total[3];   /* opportunities per enum fit */
     int oom;
+    enum fit want;       /* the kind find_first looks for */
+    char first[SFSM_LABEL_SIZE], first_stage[SFSM_LABEL_SIZE + 2];   /* its id and quoted stage */
 } check_ctx;
 
-/* Can the engine live with `count` opportunities at this stage? */
+static int same_stage(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Counts `count` opportunities at this stage that do not fit. */
 static int check_one(const char *pipeline, uint32_t version, const char *stage, uint64_t count, void *ud)
 {
     check_ctx *c = ud;
-    const sfsm_pipeline *p = c->p;
-    if (pipeline && strcmp(pipeline, p->name) != 0)
-        return 0;   /* another pipeline's opportunities are not ours to judge */
-    if (stage && sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), stage) >= 0)
+    enum fit fit = classify(c->p, pipeline, version, stage);
+    if (fit == FITS)
         return 0;
-    const char *to = NULL;
-    if (stage && version < p->version)
-        sfsm_pipeline_migration(p, version, stage, &to);
-    if (to)
-        return 0;
+    c->total[fit] += count;
     for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].stage, stage ? stage : "(null)") == 0) {
+        if (c->v[i].fit == fit && same_stage(c->v[i].stage, stage)) {
             c->v[i].count += count;
             return 0;
         }
-    char *copy = sfsm__strdup(stage ? stage : "(null)");
-    if (!copy || sfsm__grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v)) {
+    char *copy = stage ? sfsm__strdup(stage) : NULL;
+    if ((stage && !copy) || sfsm__grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v)) {
         sfsm__free(copy);
         c->oom = 1;
         return 1;
     }
-    c->v[c->n++] = (misfit){ copy, count };
+    c->v[c->n++] = (misfit){ copy, fit, count };
     return 0;
 }
 
-typedef struct scan_count {
-    check_ctx *c;
-} scan_count;
-
 static int scan_one(const sfsm_record *r, void *ud)
 {
-    return check_one(r->pipeline, r->pipeline_version, r->stage, 1, ((scan_count *)ud)->c);
+    return check_one(r->pipeline, r->pipeline_version, r->stage, 1, ud);
 }
 
-static int report_misfits(const check_ctx *c)
+/* Stops the scan at the first opportunity of the kind the message is about. */
+static int find_first(const sfsm_record *r, void *ud)
 {
+    check_ctx *c = ud;
+    if (classify(c->p, r->pipeline, r->pipeline_version, r->stage) != c->want)
+        return 0;
+    sfsm__label(c->first, r->id);
+    char label[SFSM_LABEL_SIZE];
+    snprintf(c->first_stage, sizeof c->first_stage, r->stage ? "'%s'" : "%s",
+             r->stage ? sfsm__label(label, r->stage) : "NULL");
+    return 1;
+}
+
+static int report_misfits(check_ctx *c, sfsm_store *s)
+{
+    c->want = c->total[DAMAGE] ? DAMAGE : VERSION_GAP;
+    sfsm_filter all = SFSM_FILTER_INIT;
+    int rc = s->ops.scan(s->backend, &all, find_first, c);
+    if (rc != SFSM_OK && rc != 1)
+        return rc;
+    if (rc != 1) {   /* counted, then not found: a backend that does not agree with itself */
+        memcpy(c->first, "(not found by a scan)", sizeof "(not found by a scan)");
+        memcpy(c->first_stage, "?", 2);
+    }
     char list[768] = "";
     size_t used = 0;
     for (size_t i = 0; i < c->n && used < sizeof list - 1; i++) {
-        int w = snprintf(list + used, sizeof list - used, "%s'%.*s' (%llu)", i ? ", " : "", 64, c->v[i].stage,
-                         (unsigned long long)c->v[i].count);
+        if (c->v[i].fit != c->want)
+            continue;
+        char label[SFSM_LABEL_SIZE];
+        int w = snprintf(list + used, sizeof list - used, "%s%s%s%s (%llu)", used ? ", " : "",
+                         c->v[i].stage ? "'" : "", c->v[i].stage ? sfsm__label(label, c->v[i].stage) : "NULL",
+                         c->v[i].stage ? "'" : "", (unsigned long long)c->v[i].count);
         if (w < 0)
             break;
         used += (size_t)w;
     }
+    char name[SFSM_LABEL_SIZE];
+    sfsm__label(name, c->p->name);
+    unsigned long long n = (unsigned long long)c->total[c->want];
+    if (c->want == DAMAGE)
+        return sfsm_error_set(SFSM_ESTORAGE,
+                              "stored opportunity '%s': stage %s is not a stage of pipeline '%s' version %u, the "
+                              "version it is stored under (%llu opportunit%s at such stages: %s)",
+                              c->first, c->first_stage, name, c->p->version, n, n == 1 ? "y" : "ies", list);
     return sfsm_error_set(SFSM_EVERSION,
-                          "the store has opportunities of pipeline '%s' in stages version %u does not have and "
-                          "no migration maps: %s",
-                          c->p->name, c->p->version, list);
+                          "the store has %llu opportunit%s of pipeline '%s' (the first: '%s') in stages version %u "
+                          "does not have and no migration maps: %s",
+                          n, n == 1 ? "y" : "ies", name, c->first, c->p->version, list);
 }
 
 int sfsm__engine_check_store(sfsm_engine *e)
@@ -91,18 +154,19 @@ int sfsm__engine_check_store(sfsm_engine *e)
         sfsm__store_leave(s);
         return SFSM_OK;
     }
-    check_ctx c = { e->p, NULL, 0, 0, 0 };
+    check_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = e->p;
     if (s->ops.stage_counts) {
         rc = s->ops.stage_counts(s->backend, check_one, &c);
     } else {
         sfsm_filter all = SFSM_FILTER_INIT;
-        scan_count sc = { &c };
-        rc = s->ops.scan(s->backend, &all, scan_one, &sc);
+        rc = s->ops.scan(s->backend, &all, scan_one, &c);
     }
     if (c.oom)
         rc = sfsm_error_set(SFSM_ENOMEM, "out of memory checking the store against pipeline '%s'", e->p->name);
     else if (rc == SFSM_OK && c.n)
-        rc = report_misfits(&c);
+        rc = report_misfits(&c, s);
     if (rc == SFSM_OK)
         s->checked = e->p->fingerprint;
     sfsm__store_leave(s);

@@ -135,6 +135,15 @@ static void test_check_out_of_memory(void **state)
     char path[256];
     test_store_open(&s, path);
     fill_v1(s);
+    /* The check scans for the first opportunity to name; the SQLite backend
+     * keeps its read buffers for the store's life. One scan sizes them, so
+     * that whatever is left over below is a leak. */
+    sfsm_pipeline *v1 = deals_load(DEALS_V1);
+    sfsm_engine *e1 = NULL;
+    assert_int_equal(sfsm_engine_new(&e1, v1, s), SFSM_OK);
+    assert_int_equal(count_opps(e1, NULL), 3);
+    sfsm_engine_free(e1);
+    sfsm_pipeline_free(v1);
     sfsm_pipeline *v3 = deals_load(DEALS_V3);
     failalloc_install();
     int done = 0;

@@ -29,11 +29,18 @@ extern "C" {
 /*
  * On success *out owns a new engine (free with sfsm_engine_free); on failure
  * *out is NULL. The store is checked first (once per store handle and
- * pipeline): opportunities of this pipeline sitting in a stage it does not
- * have, with no migration declared for them, make it refuse with
- * SFSM_EVERSION, the message naming each such stage and how many
- * opportunities sit there. Errors: SFSM_EINVAL, SFSM_ENOMEM, SFSM_EVERSION,
- * SFSM_ESTORAGE.
+ * pipeline) for opportunities of this pipeline in a stage it does not have
+ * and no migration maps:
+ *   - a stage no version can have (NULL, empty, not a well-formed name) or
+ *     one missing from the very version the opportunity is stored under is
+ *     damage: SFSM_ESTORAGE, "stored opportunity 'ID': stage 'S' is not a
+ *     stage of pipeline 'P' version N, ...";
+ *   - a stage of an older version (which may well have had it) or of a
+ *     newer one is a version problem: SFSM_EVERSION (declare a migration,
+ *     or use the newer pipeline).
+ * With both, damage is reported. The message names the first such
+ * opportunity (creation order), how many there are, and each stage with
+ * its count. Errors: SFSM_EINVAL, SFSM_ENOMEM, SFSM_EVERSION, SFSM_ESTORAGE.
  */
 SFSM_API int sfsm_engine_new(sfsm_engine **out, const sfsm_pipeline *p, sfsm_store *s);
 

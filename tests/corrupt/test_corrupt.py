@@ -450,11 +450,6 @@ def _add_file_tests():
 # starts passing is an unexpected success, which fails the run, so this list
 # can only shrink.
 OPEN_DEFECTS = {
-    # An unknown stage fails at engine open (migrate's misfit check) with a
-    # message that does not name the opportunity.
-    "RowMutations.test_stage_empty": "unknown stage: message does not name the opportunity",
-    "RowMutations.test_stage_null": "unknown stage: message does not name the opportunity",
-    "RowMutations.test_stage_unknown": "unknown stage: message does not name the opportunity",
 }
 
 
