@@ -75,7 +75,8 @@ static int check_state(sqlite3 *db, const char *file, int rc, sqlite3_int64 app,
     if (rc != SQLITE_OK)
         return sfsm__sqlite_error(SFSM_ESTORAGE, file, "cannot read it: %s", sqlite3_errmsg(db));
     if (tables > 0 && app != SFSM_SQLITE_APPLICATION_ID)
-        return sfsm__sqlite_error(SFSM_ESTORAGE, file, "a SQLite database of another application, not a salesfsm store");
+        return sfsm__sqlite_error(SFSM_ESTORAGE, file,
+                                  "a SQLite database of another application, not a salesfsm store");
     if (app == SFSM_SQLITE_APPLICATION_ID && version > SFSM_SQLITE_SCHEMA_VERSION)
         return sfsm__sqlite_error(SFSM_EVERSION, file, "salesfsm schema version %lld; this library (%s) knows up to %d",
                                   (long long)version, SFSM_VERSION_STRING, SFSM_SQLITE_SCHEMA_VERSION);
