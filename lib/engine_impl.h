@@ -78,6 +78,13 @@ int sfsm__engine_begin_write(sfsm_engine *e);
 int sfsm__engine_write(sfsm_engine *e, const sfsm_record *rec, uint64_t expected, uint32_t changed,
                        const sfsm_history_entry *h);
 
+/* Inside the open write transaction: may opportunity opp_id, which may
+ * have payments, take this amount and currency? A deal with payments keeps
+ * its currency and an amount at least what was collected: else its stored
+ * payments would read as damage. SFSM_EINVAL naming what it has, or what
+ * reading the payments failed with. (targets.c) */
+int sfsm__payments_allow_amount(sfsm_engine *e, const char *opp_id, int64_t amount, const char *currency);
+
 /* Announces a committed transition: now, or at the batch's commit. */
 int sfsm__engine_announce(sfsm_engine *e, const sfsm_transition *t, uint32_t ev, uint32_t from, uint32_t to);
 void sfsm__engine_notify(sfsm_engine *e, const sfsm_transition *t, uint32_t ev, uint32_t from, uint32_t to);

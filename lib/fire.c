@@ -22,6 +22,15 @@
  * half write, and then the whole batch is marked failed: it can only be
  * rolled back.
  */
+/* A new amount on a stored deal must not turn its payments into damage
+ * (only read when the amount changes: a fire without one costs nothing). */
+static int check_amount(sfsm_engine *e, const sfsm_record *rec, uint64_t expected, uint32_t changed)
+{
+    if (expected == 0 || !(changed & SFSM_FIELD_AMOUNT))
+        return SFSM_OK;
+    return sfsm__payments_allow_amount(e, rec->id, rec->amount, rec->currency);
+}
+
 static int write_in_batch(sfsm_engine *e, const sfsm_record *rec, uint64_t expected, uint32_t changed,
                           const sfsm_history_entry *h)
 {
@@ -29,7 +38,7 @@ static int write_in_batch(sfsm_engine *e, const sfsm_record *rec, uint64_t expec
     if (e->batch_failed)
         return sfsm_error_set(SFSM_ESTORAGE, "an earlier write of this batch failed half-way; roll the batch back");
     int rc = sfsm__store_check_reentry(s);
-    if (rc)
+    if (rc || (rc = check_amount(e, rec, expected, changed)))
         return rc;
     rc = s->ops.put(s->backend, rec, expected, changed);
     if (rc == SFSM_ESTORAGE || rc == SFSM_ENOMEM)
@@ -71,7 +80,9 @@ int sfsm__engine_write(sfsm_engine *e, const sfsm_record *rec, uint64_t expected
     int rc = sfsm__engine_begin_write(e);
     if (rc)
         return rc;
-    rc = s->ops.put(s->backend, rec, expected, changed);
+    rc = check_amount(e, rec, expected, changed);
+    if (rc == SFSM_OK)
+        rc = s->ops.put(s->backend, rec, expected, changed);
     if (rc == SFSM_OK)
         rc = s->ops.append_history(s->backend, rec->id, h);
     if (rc != SFSM_OK) {

@@ -255,13 +255,17 @@ typedef struct collected {
     uint64_t count;
     int overflow;
     int bad;
+    char first_currency[4];   /* of the first payment seen */
 } collected;
 
 static int add_up(const sfsm_payment *p, void *ud)
 {
     collected *c = ud;
-    if ((c->bad = sfsm__payment_check(p)) || (c->bad = sfsm__payment_check_currency(p, c->currency)))
+    if ((c->bad = sfsm__payment_check(p)) ||
+        (c->bad = sfsm__payment_check_currency(p, c->currency ? c->currency : c->count ? c->first_currency : p->currency)))
         return c->bad;
+    if (!c->count)
+        memcpy(c->first_currency, p->currency, 4);   /* checked: three letters */
     c->count++;
     if (p->amount > INT64_MAX - c->sum) {
         c->overflow = 1;
@@ -292,7 +296,7 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
         return sfsm_error_set(SFSM_EINVAL, "currency: '%s' is not the currency of opportunity '%s' (%s)", currency,
                               opp_id, rec.currency ? rec.currency : "none");
     int64_t due = rec.amount;
-    collected c = { currency, 0, 0, 0, 0 };   /* the record's, compared above */
+    collected c = { .currency = currency };   /* the record's, compared above */
     s->in_callback++;
     rc = s->ops.payment_scan(s->backend, opp_id, add_up, &c);
     s->in_callback--;
@@ -310,6 +314,39 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
                               (long long)amount, opp_id, (long long)c.sum, (long long)due, currency,
                               (long long)(due - c.sum));
     *seq = c.count + 1;
+    return SFSM_OK;
+}
+
+int sfsm__payments_allow_amount(sfsm_engine *e, const char *opp_id, int64_t amount, const char *currency)
+{
+    sfsm_store *s = e->s;
+    if (s->ops.version < 3)
+        return SFSM_OK;   /* a store without payments */
+    collected c = { .currency = NULL };
+    s->in_callback++;
+    int rc = s->ops.payment_scan(s->backend, opp_id, add_up, &c);
+    s->in_callback--;
+    if (c.bad)
+        return c.bad;
+    if (rc)
+        return rc;
+    if (c.count == 0)
+        return SFSM_OK;
+    char label[SFSM_LABEL_SIZE];
+    if (c.overflow)
+        return sfsm_error_set(SFSM_ESTORAGE, "the payments stored for opportunity '%s' add up beyond 64 bits",
+                              sfsm__label(label, opp_id));
+    /* add_up saw no currency to compare with: the first payment's stands for all */
+    if (!currency || strcmp(currency, c.first_currency) != 0)
+        return sfsm_error_set(SFSM_EINVAL,
+                              "currency: '%s', but opportunity '%s' has %llu payment(s) in %s: its currency can no "
+                              "longer change",
+                              currency ? currency : "none", sfsm__label(label, opp_id), (unsigned long long)c.count,
+                              c.first_currency);
+    if (amount < c.sum)
+        return sfsm_error_set(SFSM_EINVAL,
+                              "amount: %lld is less than the %lld %s already collected on opportunity '%s'",
+                              (long long)amount, (long long)c.sum, currency, sfsm__label(label, opp_id));
     return SFSM_OK;
 }
 

@@ -682,6 +682,55 @@ static void test_payment_big_amounts(void **state)
     sfsm_opp_free(o);
 }
 
+/* The stored amount and currency of opportunity id, as "CNY:1200000", and its version. */
+static char *stored_amount(fixture *f, const char *id, char out[64])
+{
+    sfsm_opp *o = NULL;
+    assert_int_equal(sfsm_opp_open(f->engine, id, &o), SFSM_OK);
+    snprintf(out, 64, "%s:%lld v%llu", sfsm_opp_currency(o), (long long)sfsm_opp_amount(o),
+             (unsigned long long)sfsm_opp_version(o));
+    sfsm_opp_free(o);
+    return out;
+}
+
+/* A deal with payments keeps its currency and at least what was collected:
+ * otherwise its stored payments would read as damage (SFSM_ESTORAGE). */
+static void test_amount_of_a_paid_deal(void **state)
+{
+    fixture *f = *state;
+    sfsm_engine *e = f->engine;
+    sfsm_opp *paid = won(f, "paid");
+    sfsm_opp *unpaid = won(f, "unpaid");
+    EXPECT_OK(sfsm_payment_add(e, "paid", 400000, "CNY", NULL));
+    char kept[96];
+    snprintf(kept, sizeof kept, "paid#1:400000:CNY:%lld:(null);", (long long)f->now);
+    char *before = dump(f), was[64], now[64];
+    stored_amount(f, "paid", was);
+
+    EXPECT_OK(sfsm_opp_set_amount(paid, 1200000, "USD"));
+    EXPECT_FAIL(sfsm_opp_save(e, paid), SFSM_EINVAL, "can no longer change");
+    assert_msg_has("'paid'");
+    EXPECT_OK(sfsm_opp_set_amount(paid, 399999, "CNY"));
+    EXPECT_FAIL(sfsm_opp_save(e, paid), SFSM_EINVAL, "less than the 400000 CNY already collected");
+    EXPECT_FAIL(sfsm_fire(e, paid, "deliver", &MANAGER, NULL), SFSM_EINVAL, "already collected");
+    /* inside a batch alike */
+    EXPECT_OK(sfsm_engine_begin(e));
+    EXPECT_FAIL(sfsm_opp_save(e, paid), SFSM_EINVAL, "already collected");
+    EXPECT_OK(sfsm_engine_rollback(e));
+    assert_string_equal(stored_amount(f, "paid", now), was);
+    assert_same_and_free(dump(f), before);
+
+    /* what the payments allow */
+    EXPECT_OK(sfsm_opp_set_amount(paid, 400000, "CNY"));
+    EXPECT_OK(sfsm_opp_save(e, paid));
+    EXPECT_OK(sfsm_opp_set_amount(unpaid, 500, "USD"));   /* no payments: free to change */
+    EXPECT_OK(sfsm_opp_save(e, unpaid));
+    assert_string_equal(payments(f, "paid"), kept);   /* still readable, not damage */
+    sfsm_opp_free(paid);
+    sfsm_opp_free(unpaid);
+    free(before);
+}
+
 /* ---- transactions, batches, hooks, re-entry ---- */
 
 static void test_batch_rollback_and_commit(void **state)
@@ -884,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_split_is_atomic),
         cmocka_unit_test_setup_teardown(test_payments, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_payment_big_amounts, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_amount_of_a_paid_deal, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_batch_rollback_and_commit, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_reentry_and_hooks, fixture_setup, fixture_teardown),
         cmocka_unit_test(test_v2_backend_is_eversion),

@@ -132,7 +132,9 @@ SFSM_API int sfsm_engine_register_guard(sfsm_engine *e, const char *name, sfsm_c
  * `why` text, when the callback wrote one, is exactly sfsm_errmsg().
  * Errors: SFSM_EINVAL (NULL or invalid argument, handle of another
  * pipeline, or an opportunity at version 2^53-1: the highest there is, one
- * that JSON carries exactly; it takes no further change),
+ * that JSON carries exactly; it takes no further change; or a new amount
+ * that changes the currency of a deal with payments or is below what was
+ * collected: targets.h),
  * SFSM_ENOTFOUND (unknown event, role or unbound guard),
  * SFSM_ETRANSITION, SFSM_EPERM, SFSM_EGUARD, SFSM_EVETO, SFSM_ECONFLICT,
  * SFSM_EBUSY (fired from a hook of the same opportunity's transition, from a

@@ -139,7 +139,9 @@ SFSM_API int sfsm_opp_attr_at(const sfsm_opp *o, size_t i, const char **key, con
  * update), as `actor` (may be NULL; its role must be a role of the
  * pipeline) with an optional note. Nothing to store is a success that
  * writes nothing. Errors: SFSM_EINVAL (also: the opportunity is at version
- * 2^53-1, the highest there is, and takes no further change),
+ * 2^53-1, the highest there is, and takes no further change; or it has
+ * payments (targets.h) and the new amount changes their currency or is
+ * below what was collected),
  * SFSM_ENOTFOUND (unknown role), SFSM_ECONFLICT (the stored version is
  * not the handle's), SFSM_ENOTFOUND, SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE.
  * On failure the handle and the store are unchanged.

@@ -117,9 +117,9 @@ typedef struct sfsm_payment {
  * (also: the stored opportunity or one of its stored payments breaks a rule,
  * as for sfsm_opp_open and sfsm_payment_list, including a stored payment in
  * another currency or stored payments above the amount).
- * Not yet checked: sfsm_opp_save (or a fire with field changes) giving a
- * deal with payments another currency or an amount below what was
- * collected; its payments would then read as damage.
+ * Once a deal has payments, sfsm_opp_save and sfsm_fire refuse to give it
+ * another currency or an amount below what was collected (SFSM_EINVAL):
+ * its payments would otherwise read as damage.
  */
 SFSM_API int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const char *currency,
                               const char *note);
