@@ -479,20 +479,20 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
     return q;
 }
 
-static int check_changes(const char *id, const sfsm_history_entry *h)
+int sfsm__changes_check(const char *id, uint64_t version, uint32_t fields, const char *changes)
 {
-    cctx c = { id, h->version, h->changes };
-    if (!h->changes) {
-        if (h->fields)
-            return cbad(&c, NULL, "NULL, but fields names '%s'", field_name(h->fields & -h->fields));
+    cctx c = { id, version, changes };
+    if (!changes) {
+        if (fields)
+            return cbad(&c, NULL, "NULL, but fields names '%s'", field_name(fields & -fields));
         return SFSM_OK;
     }
-    if (!h->fields)
+    if (!fields)
         return cbad(&c, NULL, "must be NULL when fields is 0");
-    size_t len = strlen(h->changes), at = sfsm__utf8_check(h->changes, len);
+    size_t len = strlen(changes), at = sfsm__utf8_check(changes, len);
     if (at != len)
         return cbad(&c, NULL, "not valid UTF-8 (byte %zu)", at);
-    const char *p = skip_ws(h->changes);
+    const char *p = skip_ws(changes);
     if (*p != '{')
         return not_json(&c, p);
     p = skip_ws(p + 1);
@@ -512,10 +512,10 @@ static int check_changes(const char *id, const sfsm_history_entry *h)
                                             : klen != members[k].len || memcmp(p + 1, members[k].name, klen) != 0))
                 k++;
             if (k == MEMBER_COUNT)
-                return cbad(&c, NULL, "unknown member at byte %zu", (size_t)(p - h->changes));
+                return cbad(&c, NULL, "unknown member at byte %zu", (size_t)(p - changes));
             if (seen >> k & 1u)
                 return cbad(&c, NULL, "member '%s' appears twice", members[k].name);
-            if (!(h->fields & members[k].bit))
+            if (!(fields & members[k].bit))
                 return cbad(&c, NULL, "has '%s', but fields does not name '%s'", members[k].name,
                             field_name(members[k].bit));
             seen |= 1u << k;
@@ -536,9 +536,9 @@ static int check_changes(const char *id, const sfsm_history_entry *h)
     }
     p = skip_ws(p);
     if (*p)
-        return cbad(&c, NULL, "text after the object (byte %zu)", (size_t)(p - h->changes));
+        return cbad(&c, NULL, "text after the object (byte %zu)", (size_t)(p - changes));
     for (size_t k = 0; k < MEMBER_COUNT; k++)
-        if ((h->fields & members[k].bit) && !(seen >> k & 1u))
+        if ((fields & members[k].bit) && !(seen >> k & 1u))
             return cbad(&c, NULL, "missing '%s', though fields names '%s'", members[k].name,
                         field_name(members[k].bit));
     return SFSM_OK;
@@ -555,15 +555,13 @@ void sfsm__history_check_init(sfsm__history_check *c, const char *id)
     c->prev_to[0] = '\0';
 }
 
-int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *h)
+int sfsm__history_check_order(const char *id, uint64_t expect, const sfsm_history_entry *h)
 {
-    char why[64], l1[SFSM_LABEL_SIZE], l2[SFSM_LABEL_SIZE];
-    const char *id = c->id;
-    unsigned long long v = (unsigned long long)c->next;
-    if (h->version != c->next)
+    unsigned long long v = (unsigned long long)expect;
+    if (h->version != expect)
         return bad(id, "history: entry %llu has version %lld (versions run 1, 2, 3, ... without gaps)", v,
                    as_signed(h->version));
-    if (c->next > SFSM_MAX_VERSION)
+    if (expect > SFSM_MAX_VERSION)
         return bad(id, "history version %llu: above %lld", v, (long long)SAFE);
     if (!in_range(h->at_ms, -SAFE, SAFE))
         return bad(id, "history version %llu: at_ms: %lld is outside -%lld..%lld", v, (long long)h->at_ms,
@@ -571,10 +569,20 @@ int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *
     if (h->kind < SFSM_HISTORY_CREATE || h->kind > SFSM_HISTORY_MIGRATE)
         return bad(id, "history version %llu: kind: %d is not a kind (create 1, transition 2, update 3, migrate 4)",
                    v, h->kind);
-    const char *kind = kind_names[h->kind - 1];
     if ((v == 1) != (h->kind == SFSM_HISTORY_CREATE))
-        return bad(id, "history version %llu: kind: '%s', but %s", v, kind,
+        return bad(id, "history version %llu: kind: '%s', but %s", v, kind_names[h->kind - 1],
                    v == 1 ? "the first entry must be 'create'" : "'create' is allowed only as the first entry");
+    return SFSM_OK;
+}
+
+int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *h)
+{
+    char why[64], l1[SFSM_LABEL_SIZE], l2[SFSM_LABEL_SIZE];
+    const char *id = c->id;
+    unsigned long long v = (unsigned long long)c->next;
+    int rc = sfsm__history_check_order(id, c->next, h);
+    if (rc)
+        return rc;
 
     if (!text_ok(h->event, SFSM_MAX_NAME, NULLABLE, why))
         return bad(id, "history version %llu: event: %s", v, why);
@@ -609,8 +617,7 @@ int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *
         return bad(id, "history version %llu: note: %s", v, why);
     if (h->fields & ~SFSM_FIELD_ALL)
         return bad(id, "history version %llu: fields: 0x%x has bits of no field", v, (unsigned)h->fields);
-    int rc = check_changes(id, h);
-    if (rc)
+    if ((rc = sfsm__changes_check(id, h->version, h->fields, h->changes)))
         return rc;
     memcpy(c->prev_to, h->to, strlen(h->to) + 1);   /* checked: at most SFSM_MAX_NAME bytes */
     c->next++;

@@ -69,6 +69,13 @@ typedef struct sfsm__history_check {
 void sfsm__history_check_init(sfsm__history_check *c, const char *id);
 int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *h);
 
+/* Parts of the above for readers that keep the chain themselves (the report
+ * loader compares interned stages instead of names): the entry's place in
+ * the sequence (version `expect`, its time, a known kind, 'create' first and
+ * only first), and an entry's changes text against its fields bits. */
+int sfsm__history_check_order(const char *id, uint64_t expect, const sfsm_history_entry *h);
+int sfsm__changes_check(const char *id, uint64_t version, uint32_t fields, const char *changes);
+
 /* Rows of targets.h: payment (opp_id well formed, seq >= 1, amount
  * 1..2^53-1, currency three letters, at_ms within +-(2^53-1) like every
  * stored time, note UTF-8 <= SFSM_MAX_TEXT), team

@@ -546,30 +546,6 @@ static int set_ent_chg(report_data *d, size_t e, uint32_t chg)
     return 0;
 }
 
-/* The changes text of an entry passes the import's rules (a JSON object of
- * exactly the fields named, each value within its field's limits), checked
- * by record_check.h on an entry made of only what the rules of changes
- * look at: the other members are set to values that pass. SFSM_ESTORAGE
- * naming the opportunity and the version if not. Only for the entries an
- * as_of report replays, the only ones whose changes are read. */
-static int changes_check(loader *l, const struct pending_change *pc, const char *text)
-{
-    const report_data *d = l->d;
-    sfsm__history_check c;
-    sfsm__history_check_init(&c, rd_id(d, d->opps[l->pend_opp].id));
-    c.next = pc->version;
-    memcpy(c.prev_to, "x", 2);
-    sfsm_history_entry h;
-    memset(&h, 0, sizeof h);
-    h.version = pc->version;
-    h.kind = pc->version == 1 ? SFSM_HISTORY_CREATE : SFSM_HISTORY_UPDATE;
-    h.from = pc->version == 1 ? NULL : "x";
-    h.to = "x";
-    h.fields = pc->fields;
-    h.changes = text;
-    return sfsm__history_check_entry(&c, &h);
-}
-
 /* Ends the current opportunity: its buffered changes are parsed if its
  * history goes past as_of, otherwise dropped (its stored state is its state
  * at as_of). */
@@ -586,7 +562,8 @@ static int flush_pending(loader *l)
             rd_change *c = &d->chg[d->nchg];
             memset(c, 0, sizeof *c);
             const char *text = l->pend.data + l->pv[i].off;
-            if (changes_check(l, &l->pv[i], text))
+            /* only the entries an as_of report replays: the only changes it reads */
+            if (sfsm__changes_check(rd_id(d, d->opps[l->pend_opp].id), l->pv[i].version, l->pv[i].fields, text))
                 return loader_bad(l);
             int prc = parse_changes(l, text, c);
             if (prc == -2)
@@ -646,17 +623,8 @@ static int add_entry(loader *l, const char *id, const sfsm_history_entry *h)
      * record_check.h; the texts are checked where a report reads them):
      * versions 1, 2, 3, … in order, times within +-(2^53-1), a known kind. */
     uint64_t expect = (uint64_t)d->opps[l->cur].nhist + 1;
-    if (h->version != expect)
-        return entry_bad(l, "history: entry %llu has version %llu (versions run 1, 2, 3, ... without gaps)",
-                         (unsigned long long)expect, (unsigned long long)h->version);
-    if (h->at_ms < -SFSM_SAFE_INTEGER || h->at_ms > SFSM_SAFE_INTEGER)
-        return entry_bad(l, "history version %llu: at_ms: %lld is outside -%lld..%lld", (unsigned long long)expect,
-                         (long long)h->at_ms, (long long)SFSM_SAFE_INTEGER, (long long)SFSM_SAFE_INTEGER);
-    if (h->kind < SFSM_HISTORY_CREATE || h->kind > SFSM_HISTORY_MIGRATE)
-        return entry_bad(l, "history version %llu: kind: %d is not a kind", (unsigned long long)expect, h->kind);
-    if ((expect == 1) != (h->kind == SFSM_HISTORY_CREATE))
-        return entry_bad(l, "history version %llu: kind: %d, but %s", (unsigned long long)expect, h->kind,
-                         expect == 1 ? "the first entry must be 'create'" : "'create' is allowed only as the first entry");
+    if (sfsm__history_check_order(rd_id(d, d->opps[l->cur].id), expect, h))
+        return loader_bad(l);
     /* Histories are chains, each entry starting where the previous ended
      * (record_check.h): compared with the previous entry's stage, whose
      * name and length are known, so no look-up. */
