@@ -444,22 +444,6 @@ def _add_file_tests():
                 _file_test(f"truncate-{name}", lambda p, name=name: mu.truncate(p, _size(name))))
 
 
-# Damage the library does not yet answer as the oracle demands: open defects,
-# each with its cause (issue 10's closing note lists them). Marked as
-# expected failures so that the rest of the suite guards CI; a case that
-# starts passing is an unexpected success, which fails the run, so this list
-# can only shrink.
-OPEN_DEFECTS = {
-}
-
-
-def _mark_open_defects():
-    for qualified in OPEN_DEFECTS:
-        cls_name, test = qualified.split(".")
-        cls = {"RowMutations": RowMutations, "FileDamage": FileDamage}[cls_name]
-        setattr(cls, test, unittest.expectedFailure(getattr(cls, test)))
-
-
 def _at(off_hint, name):
     return dict(mu.flip_positions(WORLD.size))[name]
 
@@ -469,7 +453,6 @@ def _size(name):
 
 
 _add_file_tests()
-_mark_open_defects()
 
 if __name__ == "__main__":
     unittest.main()
