@@ -58,7 +58,6 @@ static void add_u64(sfsm_buf *b, uint64_t v)
  * digit for digit (never through a double), so they stay exact. */
 
 #define CANON_MAX_DEPTH 64
-#define SAFE_INTEGER 9007199254740991.0   /* 2^53 - 1 */
 
 typedef struct canon {
     const char *p;
@@ -128,7 +127,6 @@ static int canon_string(canon *c)
 static int canon_number(canon *c)
 {
     const char *start = c->p, *p = c->p;
-    int plain = 1;
     if (*p == '-')
         p++;
     if (*p == '0')
@@ -139,14 +137,12 @@ static int canon_number(canon *c)
     else
         return canon_fail(c, "invalid number");
     if (*p == '.') {
-        plain = 0;
         if (!(*++p >= '0' && *p <= '9'))
             return canon_fail(c, "invalid number");
         while (*p >= '0' && *p <= '9')
             p++;
     }
     if (*p == 'e' || *p == 'E') {
-        plain = 0;
         p++;
         if (*p == '+' || *p == '-')
             p++;
@@ -155,28 +151,14 @@ static int canon_number(canon *c)
         while (*p >= '0' && *p <= '9')
             p++;
     }
-    size_t n = (size_t)(p - start);
+    /* 1e3 or 1000.0: written as the integer it is (the rule of
+     * sfsm__json_int, which the load checks and the import share) */
+    int64_t v;
     c->p = p;
-    if (plain) {
-        if (n == 2 && start[0] == '-' && start[1] == '0')
-            sfsm__buf_adds(c->out, "0");
-        else
-            sfsm__buf_add(c->out, start, n);
-        return 0;
-    }
-    /* 1e3 or 1000.0: written as the integer when it is one a double holds
-     * exactly, as the import (which reads through a double) would. */
-    char copy[64];
-    if (n < sizeof copy) {
-        memcpy(copy, start, n);
-        copy[n] = '\0';
-        double d = strtod(copy, NULL);
-        if (d >= -SAFE_INTEGER && d <= SAFE_INTEGER && (double)(int64_t)d == d) {
-            add_i64(c->out, (int64_t)d);
-            return 0;
-        }
-    }
-    sfsm__buf_add(c->out, start, n);
+    if (sfsm__json_int(start, -SFSM_SAFE_INTEGER, SFSM_SAFE_INTEGER, &v) == p)
+        add_i64(c->out, v);
+    else
+        sfsm__buf_add(c->out, start, (size_t)(p - start));
     return 0;
 }
 

@@ -144,3 +144,81 @@ int sfsm__json_unicode(const char *p, uint32_t *cp)
     *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
     return 10;
 }
+
+/* Digits d[0..n) (no leading zeros) times 10^exp, exactly: an integer only
+ * if every digit after the point is 0. */
+const char *sfsm__json_int(const char *p, int64_t lo, int64_t hi, int64_t *out)
+{
+    enum { MAX_DIGITS = 19 };   /* more significant digits than any int64 */
+    int neg = *p == '-';
+    p += neg;
+    if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
+        return NULL;
+    char d[MAX_DIGITS];
+    size_t n = 0, dropped = 0;   /* dropped: non-zero digits beyond MAX_DIGITS */
+    long long point = 0;         /* digits before the point, counted from the first kept */
+    int started = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        started |= *p != '0';
+        if (!started)
+            continue;
+        if (n < MAX_DIGITS)
+            d[n++] = *p;
+        else
+            dropped |= *p != '0';
+        if (point < INT32_MAX)
+            point++;
+    }
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return NULL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (!started && *p == '0') {
+                if (point > -INT32_MAX)
+                    point--;   /* 0.001: the first significant digit sits lower */
+                continue;
+            }
+            started = 1;
+            if (n < MAX_DIGITS)
+                d[n++] = *p;
+            else
+                dropped |= *p != '0';
+        }
+    }
+    long long exp = 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        int eneg = *p == '-';
+        p += *p == '+' || *p == '-';
+        if (*p < '0' || *p > '9')
+            return NULL;
+        for (; *p >= '0' && *p <= '9'; p++)
+            if (exp < INT32_MAX)
+                exp = exp * 10 + (*p - '0');
+        exp = eneg ? -exp : exp;
+    }
+    while (n && d[n - 1] == '0')
+        n--;
+    if (!started || (n == 0 && !dropped)) {
+        if (lo > 0 || hi < 0)
+            return NULL;
+        *out = 0;   /* 0, -0, 0.0e99999 */
+        return p;
+    }
+    /* value = 0.d[0]d[1]... x 10^(point + exp): an integer when the
+     * significant digits all fall before the point */
+    long long places = point + exp;
+    if (dropped || places < (long long)n || places > MAX_DIGITS)
+        return NULL;
+    uint64_t v = 0;
+    for (long long k = 0; k < places; k++)
+        v = v * 10 + (uint64_t)(k < (long long)n ? d[k] - '0' : 0);
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return NULL;
+    int64_t x = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    if (x < lo || x > hi)
+        return NULL;
+    *out = x;
+    return p;
+}

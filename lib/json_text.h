@@ -6,6 +6,7 @@
 #define SFSM_JSON_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SFSM_JSON_PATH_SIZE 320
 
@@ -26,5 +27,13 @@ int sfsm__json_check_strings(const char *json, size_t len);
  * 'u' it used (4 or 10), -1 for bad hex digits, -2 for an unpaired
  * surrogate. */
 int sfsm__json_unicode(const char *p, uint32_t *cp);
+
+/* The JSON number at p when its value is an exact integer in lo..hi,
+ * whatever its notation: 10000, 1e4, 10000.0 and 1.0e+4 are all 10000 (as
+ * the import, which reads numbers through cJSON, accepts them). Exact: no
+ * double; 1.5, 1e400 and 1e-400 are refused. Returns the position after the
+ * number with *out set, or NULL (not a JSON number, not an integer, or out
+ * of range). */
+const char *sfsm__json_int(const char *p, int64_t lo, int64_t hi, int64_t *out);
 
 #endif

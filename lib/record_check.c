@@ -290,25 +290,6 @@ static int string_is(const char *a, const char *lit)
     }
 }
 
-/* A JSON integer in canonical form (what the engine and the import write). */
-static const char *scan_int(const char *p, int64_t *out)
-{
-    int neg = *p == '-';
-    p += neg;
-    if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
-        return NULL;
-    int64_t v = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > SAFE)
-            return NULL;
-        v = v * 10 + (*p - '0');
-    }
-    if (v > SAFE || *p == '.' || *p == 'e' || *p == 'E')
-        return NULL;
-    *out = neg ? -v : v;
-    return p;
-}
-
 #define MEMBER(name, bit) { name, sizeof name - 1, bit }
 static const struct {
     const char *name;
@@ -435,7 +416,7 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
     switch (k) {
     case M_AMOUNT:
     case M_CLOSE:
-        if (!(q = scan_int(p, &v)) || v < 0) {
+        if (!(q = sfsm__json_int(p, 0, SAFE, &v))) {
             *rc = cbad(c, name, "expected an integer in 0..%lld", (long long)SAFE);
             return NULL;
         }

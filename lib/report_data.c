@@ -395,25 +395,11 @@ static const char *json_str(const char *p, sfsm_buf *b)
     return p;
 }
 
+/* The import's rule for a number in changes: an exact integer in 0..2^53-1,
+ * whatever its notation. */
 static const char *json_int(const char *p, int64_t *out)
 {
-    int neg = *p == '-';
-    if (neg)
-        p++;
-    if (*p < '0' || *p > '9')
-        return NULL;
-    int64_t v = 0;
-    while (*p >= '0' && *p <= '9') {
-        int dgt = *p++ - '0';
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_sub_overflow(v, dgt, &v))
-            return NULL;
-    }
-    if (*p == '.' || *p == 'e' || *p == 'E')
-        return NULL;
-    if (!neg && v == INT64_MIN)
-        return NULL;
-    *out = neg ? v : -v;
-    return p;
+    return sfsm__json_int(p, 0, SFSM_SAFE_INTEGER, out);
 }
 
 static const char *json_skip(const char *p, int depth)

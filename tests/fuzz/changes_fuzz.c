@@ -148,8 +148,10 @@ static int ref_int(const cJSON *v, int64_t *out)
         *out = 0;
         return 1;
     }
-    /* cJSON writes integral doubles below 1e15 as plain digits */
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) >= 1e15)
+    /* cJSON writes integral doubles below 1e15 as plain digits; the rule
+     * (sfsm__json_int) takes 0..2^53-1 */
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble >= 1e15)
         return 0;
     *out = (int64_t)v->valuedouble;
     return 1;
