@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "engine_impl.h"
 #include "opp_impl.h"
+#include "safe_int.h"
 #include "store_impl.h"
 #include "text.h"
 
@@ -129,6 +130,17 @@ int sfsm_engine_set_clock(sfsm_engine *e, int64_t (*now_ms)(void *ud), void *ud)
 int64_t sfsm_engine_now(sfsm_engine *e)
 {
     return e ? e->clock(e->clock_ud) : 0;
+}
+
+int sfsm__engine_now(sfsm_engine *e, int64_t *now)
+{
+    int64_t t = e->clock(e->clock_ud);
+    /* outside, the stored time would read back as damage (record_check.c) */
+    if (t < -SFSM_SAFE_INTEGER || t > SFSM_SAFE_INTEGER)
+        return sfsm_error_set(SFSM_EINVAL, "clock: %lld ms is outside the times a store keeps, -%lld..%lld (2^53-1)",
+                              (long long)t, (long long)SFSM_SAFE_INTEGER, (long long)SFSM_SAFE_INTEGER);
+    *now = t;
+    return SFSM_OK;
 }
 
 /* ---- argument checks shared by the handle functions ---- */

@@ -67,6 +67,11 @@ int sfsm__check_actor_role(const sfsm_pipeline *p, const sfsm_actor *a);
 /* Index of the role in p; SFSM_EINVAL for a malformed name, SFSM_ENOTFOUND. */
 int sfsm__resolve_role(const sfsm_pipeline *p, const char *role, long *index);
 
+/* The engine clock's time, for a time that is stored: SFSM_EINVAL naming
+ * the value when the clock reads outside -(2^53-1)..2^53-1 ms, the times
+ * the record checks accept back (record_check.c). */
+int sfsm__engine_now(sfsm_engine *e, int64_t *now);
+
 /* Opens the storage transaction of one write operation (a savepoint inside
  * this engine's batch). SFSM_EBUSY when this thread holds a transaction on
  * the store that is not this engine's batch: the write would silently join

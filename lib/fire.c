@@ -213,8 +213,11 @@ int sfsm_fire_index(sfsm_engine *e, sfsm_opp *o, size_t event, const sfsm_actor 
         return sfsm_error_set(SFSM_EPERM, "role '%s' may not fire event '%s' (actor '%s', opportunity '%s')",
                               actor->role, d->name, actor->name, o->id);
 
+    int64_t now;
+    if ((rc = sfsm__engine_now(e, &now)))
+        return rc;
     sfsm_transition t = { o->id, o, d->name, p->stages[from].name, p->stages[to].name, actor, note,
-                          o->version + 1, e->clock(e->clock_ud) };
+                          o->version + 1, now };
     o->busy = 1;
     e->running[e->running_count++] = o;
     char *changes = NULL;

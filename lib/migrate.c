@@ -354,7 +354,9 @@ int sfsm_engine_migrate(sfsm_engine *e, const sfsm_actor *actor, sfsm_migrate_cb
     s->in_callback--;
     if (c.rc)
         rc = c.rc;
-    int64_t now = e->clock(e->clock_ud);
+    int64_t now = 0;
+    if (rc == SFSM_OK && c.n)   /* only a move stores the time */
+        rc = sfsm__engine_now(e, &now);
     for (size_t i = 0; rc == SFSM_OK && i < c.n; i++)
         rc = move_one(e, &c.v[i], actor, now);
     if (rc) {

@@ -111,6 +111,10 @@ int sfsm_opp_set_expected_close(sfsm_opp *o, int64_t ms)
         return rc;
     if (ms < 0)
         return sfsm_error_set(SFSM_EINVAL, "expected_close: %lld is negative (opportunity '%s')", (long long)ms, o->id);
+    /* as for amounts: what is stored must read back and export */
+    if (ms > SFSM_SAFE_INTEGER)
+        return sfsm_error_set(SFSM_EINVAL, "expected_close: %lld is above the limit of %lld (2^53-1) ms "
+                              "(opportunity '%s')", (long long)ms, (long long)SFSM_SAFE_INTEGER, o->id);
     o->expected_close = ms;
     o->unsaved |= SFSM_FIELD_EXPECTED_CLOSE;
     return SFSM_OK;

@@ -109,7 +109,11 @@ int sfsm_opp_create_ext(sfsm_engine *e, const sfsm_create_options *opts, sfsm_op
         sfsm_opp_free(o);
         return rc;
     }
-    o->created = o->updated = o->entered = e->clock(e->clock_ud);
+    if ((rc = sfsm__engine_now(e, &o->created))) {
+        sfsm_opp_free(o);
+        return rc;
+    }
+    o->updated = o->entered = o->created;
     int oom;
     char *changes = sfsm__opp_changes_json(o, o->unsaved, &oom);
     if (oom) {
@@ -173,7 +177,8 @@ int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *actor, const
         return rc;
     if (!o->unsaved)
         return SFSM_OK;
-    if ((rc = sfsm__check_next_version(o, "sfsm_opp_save")))
+    int64_t now;
+    if ((rc = sfsm__check_next_version(o, "sfsm_opp_save")) || (rc = sfsm__engine_now(e, &now)))
         return rc;
     int oom;
     char *changes = sfsm__opp_changes_json(o, o->unsaved, &oom);
@@ -183,7 +188,6 @@ int sfsm_opp_save_as(sfsm_engine *e, sfsm_opp *o, const sfsm_actor *actor, const
         sfsm__free(changes);
         return sfsm_error_set(SFSM_ENOMEM, "out of memory saving opportunity '%s'", o->id);
     }
-    int64_t now = e->clock(e->clock_ud);
     sfsm_record rec;
     sfsm__opp_to_record(o, &rec, attrs);
     rec.version = o->version + 1;

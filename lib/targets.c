@@ -359,10 +359,13 @@ int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const c
         return sfsm_error_set(SFSM_EINVAL, "amount: %lld is not positive (a payment is > 0)", (long long)amount);
     if ((rc = sfsm__check_currency(currency)) || (rc = sfsm__check_text("note", note, SFSM_MAX_TEXT)))
         return rc;
+    int64_t now;
+    if ((rc = sfsm__engine_now(e, &now)))
+        return rc;
     sfsm_store *s = e->s;
     if ((rc = sfsm__engine_begin_write(e)))
         return rc;
-    sfsm_payment p = { opp_id, 0, amount, currency, e->clock(e->clock_ud), note };
+    sfsm_payment p = { opp_id, 0, amount, currency, now, note };
     rc = check_payment(e, opp_id, amount, currency, &p.seq);
     if (rc == SFSM_OK)
         rc = s->ops.payment_add(s->backend, &p);

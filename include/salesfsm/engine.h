@@ -58,7 +58,12 @@ SFSM_API sfsm_store *sfsm_engine_store(const sfsm_engine *e);
  * Errors: SFSM_EINVAL (e is NULL).
  */
 SFSM_API int sfsm_engine_set_clock(sfsm_engine *e, int64_t (*now_ms)(void *ud), void *ud);
-/* The engine clock's current time. */
+/* The engine clock's current time, as the clock reads it (0 for NULL e).
+ * A time is stored only within -(2^53-1)..2^53-1 ms, the range a stored
+ * record is read back with: while the clock reads outside it, every call
+ * that stamps a time (sfsm_opp_create, sfsm_opp_save, sfsm_fire,
+ * sfsm_payment_add, sfsm_engine_migrate) fails with SFSM_EINVAL naming the
+ * value and stores nothing. */
 SFSM_API int64_t sfsm_engine_now(sfsm_engine *e);
 
 /*
@@ -134,7 +139,8 @@ SFSM_API int sfsm_engine_register_guard(sfsm_engine *e, const char *name, sfsm_c
  * pipeline, or an opportunity at version 2^53-1: the highest there is, one
  * that JSON carries exactly; it takes no further change; or a new amount
  * that changes the currency of a deal with payments or is below what was
- * collected: targets.h),
+ * collected: targets.h; or the engine clock reads outside
+ * -(2^53-1)..2^53-1 ms, see sfsm_engine_now),
  * SFSM_ENOTFOUND (unknown event, role or unbound guard),
  * SFSM_ETRANSITION, SFSM_EPERM, SFSM_EGUARD, SFSM_EVETO, SFSM_ECONFLICT,
  * SFSM_EBUSY (fired from a hook of the same opportunity's transition, from a
@@ -176,7 +182,8 @@ typedef int (*sfsm_migrate_cb)(const char *id, uint32_t from_version, const char
  * moved; cb (may be NULL) hears of each after the commit.
  * Errors: SFSM_EINVAL (an opportunity sits in a stage that neither exists
  * nor is mapped, or is at version 2^53-1 and cannot take the migrate entry:
- * the message names it; nothing moved), SFSM_EBUSY (from a hook),
+ * the message names it; or, with anything to move, the engine clock reads
+ * outside -(2^53-1)..2^53-1 ms; nothing moved), SFSM_EBUSY (from a hook),
  * SFSM_ENOMEM, SFSM_ESTORAGE (also: a stored record to migrate breaks a
  * rule, as for sfsm_opp_open; nothing moved), SFSM_ECONFLICT (changed
  * meanwhile).

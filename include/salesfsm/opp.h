@@ -34,7 +34,8 @@ typedef struct sfsm_actor {
  * 1, with one history entry. `id` NULL generates a unique id (32 hex digits).
  * On success *out owns a new handle (free with sfsm_opp_free); on failure
  * *out is NULL and nothing is stored.
- * Errors: SFSM_EINVAL (NULL e/out, id empty, too long or not UTF-8),
+ * Errors: SFSM_EINVAL (NULL e/out, id empty, too long or not UTF-8; or the
+ * engine clock reads outside -(2^53-1)..2^53-1 ms, see sfsm_engine_now),
  * SFSM_EEXISTS (id taken), SFSM_ENOMEM, SFSM_ESTORAGE.
  */
 SFSM_API int sfsm_opp_create(sfsm_engine *e, const char *id, sfsm_opp **out);
@@ -119,7 +120,9 @@ SFSM_API int sfsm_opp_set_amount(sfsm_opp *o, int64_t minor_units, const char *c
 SFSM_API int sfsm_opp_set_customer(sfsm_opp *o, const char *customer);
 SFSM_API int sfsm_opp_set_owner(sfsm_opp *o, const char *owner);
 SFSM_API int sfsm_opp_set_title(sfsm_opp *o, const char *title);
-/* ms since the epoch, >= 0; 0 clears. */
+/* ms since the epoch, 0..2^53-1 (the limit of amounts, for the same
+ * reason: a larger value would be stored and then read back as damage);
+ * 0 clears. SFSM_EINVAL outside, naming the value and the limit. */
 SFSM_API int sfsm_opp_set_expected_close(sfsm_opp *o, int64_t ms);
 
 /*
@@ -141,7 +144,8 @@ SFSM_API int sfsm_opp_attr_at(const sfsm_opp *o, size_t i, const char **key, con
  * writes nothing. Errors: SFSM_EINVAL (also: the opportunity is at version
  * 2^53-1, the highest there is, and takes no further change; or it has
  * payments (targets.h) and the new amount changes their currency or is
- * below what was collected),
+ * below what was collected; or the engine clock reads outside
+ * -(2^53-1)..2^53-1 ms, see sfsm_engine_now),
  * SFSM_ENOTFOUND (unknown role), SFSM_ECONFLICT (the stored version is
  * not the handle's), SFSM_ENOTFOUND, SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE.
  * On failure the handle and the store are unchanged.

@@ -112,7 +112,8 @@ typedef struct sfsm_payment {
  * outcome won), stamped with the engine clock. The total collected may not
  * exceed the opportunity's amount.
  * Errors: SFSM_EINVAL (amount <= 0, currency not the opportunity's, more than
- * is outstanding, the opportunity not won: the message says which),
+ * is outstanding, the opportunity not won, the engine clock outside
+ * -(2^53-1)..2^53-1 ms as for sfsm_engine_now: the message says which),
  * SFSM_ENOTFOUND (no such opportunity), SFSM_EBUSY, SFSM_ENOMEM, SFSM_ESTORAGE
  * (also: the stored opportunity or one of its stored payments breaks a rule,
  * as for sfsm_opp_open and sfsm_payment_list, including a stored payment in

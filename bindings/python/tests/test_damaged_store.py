@@ -4,7 +4,7 @@ import sqlite3
 import unittest
 
 import salesfsm
-from support import DAY, MANAGER, SalesfsmTestCase, SqliteStoreMixin
+from support import ASSISTANT, DAY, MANAGER, SalesfsmTestCase, SqliteStoreMixin
 
 
 class DamagedRows(SqliteStoreMixin, SalesfsmTestCase):
@@ -80,3 +80,41 @@ class AmountLimit(SalesfsmTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WritesThatWouldReadAsDamage(SqliteStoreMixin, SalesfsmTestCase):
+    """What the library would read back as damage is refused on the way in."""
+    LIMIT = 2 ** 53 - 1
+
+    def test_expected_close_above_the_limit(self):
+        opp = self.create("E", customer="ACME")
+        with self.assertRaises(salesfsm.InvalidArgument) as caught:
+            opp.expected_close = self.LIMIT + 1
+        self.assertIn(str(self.LIMIT + 1), str(caught.exception))
+        self.assertIn(str(self.LIMIT), str(caught.exception))
+        with self.assertRaises(salesfsm.InvalidArgument):
+            self.create("F", expected_close=self.LIMIT + 1)
+        opp.expected_close = self.LIMIT
+        opp.save()
+        with self.engine.open("E") as again:
+            self.assertEqual(again.expected_close, self.LIMIT)
+
+    def test_clock_outside_the_stored_range(self):
+        opp = self.create("W", customer="ACME", owner="li", amount=100_00, currency="CNY")
+        self.fire_path(opp, until="signed")
+        with self.engine.open("W") as was:
+            before = (was.version, self.engine.payments("W"))
+        self.clock.t[0] = 2 ** 62
+        for call in (lambda: self.create("N"),
+                     lambda: opp.fire("deliver", **ASSISTANT),
+                     lambda: self.engine.add_payment("W", 1, "CNY")):
+            with self.assertRaises(salesfsm.InvalidArgument) as caught:
+                call()
+            self.assertIn(str(2 ** 62), str(caught.exception))
+        self.assertEqual(len(list(self.engine.scan())), 1)
+        with self.engine.open("W") as again:
+            self.assertEqual((again.version, self.engine.payments("W")), before)
+        self.clock.t[0] = -self.LIMIT   # the limit itself is stored and reads back
+        opp.fire("deliver", **ASSISTANT)
+        with self.engine.open("W") as again:
+            self.assertEqual(again.stage_entered, -self.LIMIT)
