@@ -6,6 +6,8 @@
  * deadlocking on a lock upgrade; SAVEPOINTs for nested transactions.
  * Every statement that touches user data is prepared once and bound.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -311,6 +313,55 @@ static int attrs_query(sqlstore *q, const char *id, size_t *count)
     return err;
 }
 
+/* An integer column of a reader's statement: its index, "table.column" for
+ * messages, and the range of the C field it fills. */
+typedef struct int_col {
+    int col;
+    const char *name;
+    int64_t lo, hi;
+} int_col;
+
+#define ANY_I64 INT64_MIN, INT64_MAX
+#define ANY_INT INT_MIN, INT_MAX
+#define ANY_U32 0, UINT32_MAX
+
+/* Reads integer column c of the current row of s into *out. SQLite converts
+ * what it holds on request ('12abc' reads as 12, 4.5 as 4, NULL as 0), and a
+ * narrower C field would cut a large value: a column holding anything but
+ * an integer the field can hold is damage, not a value. The message names
+ * the file, the row (`what` and its printable `id`) and the column. */
+static int col_int(sqlstore *q, sqlite3_stmt *s, const int_col *c, const char *what, const char *id, int64_t *out)
+{
+    int type = sqlite3_column_type(s, c->col);
+    if (type == SQLITE_INTEGER) {
+        sqlite3_int64 v = sqlite3_column_int64(s, c->col);
+        if (v >= c->lo && v <= c->hi) {
+            *out = v;
+            return SFSM_OK;
+        }
+        char label[SFSM_LABEL_SIZE];
+        return sfsm__sqlite_error(SFSM_ESTORAGE, q->file, "stored %s '%s': %s holds %lld, outside %lld..%lld", what,
+                                  sfsm__label(label, id), c->name, (long long)v, (long long)c->lo,
+                                  (long long)c->hi);
+    }
+    char label[SFSM_LABEL_SIZE];
+    return sfsm__sqlite_error(SFSM_ESTORAGE, q->file, "stored %s '%s': %s holds %s, not an integer", what,
+                              sfsm__label(label, id), c->name,
+                              type == SQLITE_NULL ? "NULL" : type == SQLITE_FLOAT ? "a real number" : "text");
+}
+
+/* Reads the n columns of cols into out[0..n-1]. */
+static int col_ints(sqlstore *q, sqlite3_stmt *s, const int_col *cols, size_t n, const char *what, const char *id,
+                    int64_t *out)
+{
+    for (size_t k = 0; k < n; k++) {
+        int err = col_int(q, s, &cols[k], what, id, &out[k]);
+        if (err)
+            return err;
+    }
+    return SFSM_OK;
+}
+
 /* Fills rec from the current row of s (columns in OPP_COLUMNS order) with
  * the nattrs attributes attr_copy copied. With `copy`, strings are copied
  * (valid until the next call); without, they point into the row (valid until
@@ -331,43 +382,37 @@ static int row_fields(sqlstore *q, sqlite3_stmt *s, sfsm_record *rec, int copy, 
         for (int k = 0; k < N_TEXT; k++)
             t[k] = (const char *)sqlite3_column_text(s, text_cols[k]);
     }
-    /* SQLite converts what it holds on request ('12abc' reads as 12, NULL
-     * as 0): a number column holding anything but an integer is damage,
-     * not a value. */
-    static const struct {
-        int col;
-        const char *name;
-    } int_cols[] = { { 2, "version" },     { 3, "amount" },      { 8, "expected_close_ms" }, { 9, "created_ms" },
-                     { 10, "updated_ms" }, { 11, "stage_entered_ms" }, { 13, "pipeline_version" } };
-    for (size_t k = 0; k < sizeof int_cols / sizeof int_cols[0]; k++) {
-        int type = sqlite3_column_type(s, int_cols[k].col);
-        if (type != SQLITE_INTEGER) {
-            char label[SFSM_LABEL_SIZE];
-            return sfsm_error_set(SFSM_ESTORAGE, "stored opportunity '%s': %s holds %s, not an integer",
-                                  sfsm__label(label, (const char *)sqlite3_column_text(s, 0)), int_cols[k].name,
-                                  type == SQLITE_NULL ? "NULL" : type == SQLITE_FLOAT ? "a real number" : "text");
-        }
-    }
-    int err = attrs_publish(q, nattrs);
+    static const int_col int_cols[] = {
+        { 2, "opp.version", ANY_I64 },     { 3, "opp.amount", ANY_I64 },
+        { 8, "opp.expected_close_ms", ANY_I64 }, { 9, "opp.created_ms", ANY_I64 },
+        { 10, "opp.updated_ms", ANY_I64 }, { 11, "opp.stage_entered_ms", ANY_I64 },
+        { 13, "opp.pipeline_version", ANY_U32 },
+    };
+    int64_t n[sizeof int_cols / sizeof int_cols[0]];
+    int err = col_ints(q, s, int_cols, sizeof int_cols / sizeof int_cols[0], "opportunity",
+                       (const char *)sqlite3_column_text(s, 0), n);
+    if (err)
+        return err;
+    err = attrs_publish(q, nattrs);
     if (err)
         return err;
     *rec = (sfsm_record){
         .id = t[0],
         .stage = t[1],
-        .version = (uint64_t)sqlite3_column_int64(s, 2),
-        .amount = sqlite3_column_int64(s, 3),
+        .version = (uint64_t)n[0],
+        .amount = n[1],
         .currency = t[2],
         .customer = t[3],
         .owner = t[4],
         .title = t[5],
-        .expected_close_ms = sqlite3_column_int64(s, 8),
-        .created_ms = sqlite3_column_int64(s, 9),
-        .updated_ms = sqlite3_column_int64(s, 10),
-        .stage_entered_ms = sqlite3_column_int64(s, 11),
+        .expected_close_ms = n[2],
+        .created_ms = n[3],
+        .updated_ms = n[4],
+        .stage_entered_ms = n[5],
         .attrs = q->attrs,
         .attr_count = nattrs,
         .pipeline = t[6],
-        .pipeline_version = (uint32_t)sqlite3_column_int64(s, 13),
+        .pipeline_version = (uint32_t)n[6],
     };
     return SFSM_OK;
 }
@@ -478,14 +523,18 @@ static int put_body(sqlstore *q, const sfsm_record *r, uint64_t expected, uint32
         if (!v)
             return db_error(q, "prepare version");
         sqlite3_bind_text(v, 1, r->id, -1, SQLITE_STATIC);
+        static const int_col version = { 0, "opp.version", ANY_I64 };
         int step = sqlite3_step(v);
-        sqlite3_int64 stored = step == SQLITE_ROW ? sqlite3_column_int64(v, 0) : 0;
+        int64_t stored = 0;
+        int bad = step == SQLITE_ROW ? col_int(q, v, &version, "opportunity", r->id, &stored) : SFSM_OK;
         sqlite3_reset(v);
         sqlite3_clear_bindings(v);
         if (step == SQLITE_DONE)
             return sfsm_error_set(SFSM_ENOTFOUND, "opportunity '%.*s' not found", SFSM_MAX_ID, r->id);
         if (step != SQLITE_ROW)
             return db_error(q, "read version");
+        if (bad)
+            return bad;
         return sfsm_error_set(SFSM_ECONFLICT, "opportunity '%.*s' is at version %lld, not %llu", SFSM_MAX_ID, r->id,
                               (long long)stored, (unsigned long long)expected);
     }
@@ -548,6 +597,29 @@ static const char *col_text(sqlite3_stmt *s, int i)
     return (const char *)sqlite3_column_text(s, i);
 }
 
+/* Fills h from the current row of a history read (S_HIST_READ columns
+ * from `base` on; S_HIST_SCAN has the opportunity's id before them). */
+static int history_row(sqlstore *q, sqlite3_stmt *s, int base, const char *id, sfsm_history_entry *h)
+{
+    const int_col cols[] = {
+        { base + 0, "history.version", ANY_I64 },
+        { base + 1, "history.at_ms", ANY_I64 },
+        { base + 2, "history.kind", ANY_INT },
+        { base + 9, "history.fields", ANY_U32 },
+    };
+    int64_t n[4];
+    int err = col_ints(q, s, cols, 4, "opportunity", id, n);
+    if (err)
+        return err;
+    *h = (sfsm_history_entry){
+        (uint64_t)n[0], n[1], (int)n[2],
+        col_text(s, base + 3), col_text(s, base + 4), col_text(s, base + 5), col_text(s, base + 6),
+        col_text(s, base + 7), col_text(s, base + 8),
+        (uint32_t)n[3], col_text(s, base + 10),
+    };
+    return SFSM_OK;
+}
+
 static int sq_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
 {
     sqlstore *q = b;
@@ -560,12 +632,8 @@ static int sq_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud
     int rc, ret = SFSM_OK, rows = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         rows++;
-        sfsm_history_entry h = {
-            (uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int(s, 2),
-            col_text(s, 3), col_text(s, 4), col_text(s, 5), col_text(s, 6), col_text(s, 7), col_text(s, 8),
-            (uint32_t)sqlite3_column_int64(s, 9), col_text(s, 10),
-        };
-        if ((ret = cb(&h, ud)) != 0)
+        sfsm_history_entry h;
+        if ((ret = history_row(q, s, 0, id, &h)) != SFSM_OK || (ret = cb(&h, ud)) != 0)
             break;
     }
     if (ret == SFSM_OK && rc != SQLITE_DONE)
@@ -666,9 +734,11 @@ static int sq_stage_counts(void *b, sfsm_stage_count_cb cb, void *ud)
         return db_error(q, "prepare stage counts");
     int rc, ret = SFSM_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        ret = cb(col_text(s, 0), (uint32_t)sqlite3_column_int64(s, 1), col_text(s, 2),
-                 (uint64_t)sqlite3_column_int64(s, 3), ud);
-        if (ret)
+        /* count(*) is SQLite's own integer; the version is what the rows hold */
+        static const int_col version = { 1, "opp.pipeline_version", ANY_U32 };
+        int64_t v;
+        if ((ret = col_int(q, s, &version, "opportunities at stage", col_text(s, 2), &v)) != SFSM_OK ||
+            (ret = cb(col_text(s, 0), (uint32_t)v, col_text(s, 2), (uint64_t)sqlite3_column_int64(s, 3), ud)))
             break;
     }
     if (ret == SFSM_OK && rc != SQLITE_DONE)
@@ -759,10 +829,17 @@ static int sq_target_scan(void *b, sfsm_subject_kind kind, const char *subject, 
     sqlite3_bind_int(s, 3, year);
     int rc, ret = SFSM_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        static const int_col cols[] = {
+            { 0, "target.subject_kind", ANY_INT }, { 2, "target.year", ANY_INT },
+            { 3, "target.period_kind", ANY_INT },  { 4, "target.period_index", ANY_INT },
+            { 6, "target.amount", ANY_I64 },
+        };
+        int64_t n[5];
+        if ((ret = col_ints(q, s, cols, 5, "target of", col_text(s, 1), n)) != SFSM_OK)
+            break;
         sfsm_target t = {
-            (sfsm_subject_kind)sqlite3_column_int(s, 0), col_text(s, 1),
-            { sqlite3_column_int(s, 2), (sfsm_period_kind)sqlite3_column_int(s, 3), sqlite3_column_int(s, 4) },
-            sqlite3_column_int64(s, 6), col_text(s, 5),
+            (sfsm_subject_kind)n[0], col_text(s, 1), { (int)n[1], (sfsm_period_kind)n[2], (int)n[3] },
+            n[4], col_text(s, 5),
         };
         if ((ret = cb(&t, ud)) != 0)
             break;
@@ -813,10 +890,13 @@ static int sq_payment_scan(void *b, const char *opp_id, sfsm_payment_cb cb, void
         sqlite3_bind_text(s, 1, opp_id, -1, SQLITE_TRANSIENT);
     int rc, ret = SFSM_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        sfsm_payment p = {
-            col_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), col_text(s, 3),
-            sqlite3_column_int64(s, 4), col_text(s, 5),
+        static const int_col cols[] = {
+            { 1, "payment.seq", ANY_I64 }, { 2, "payment.amount", ANY_I64 }, { 4, "payment.at_ms", ANY_I64 },
         };
+        int64_t n[3];
+        if ((ret = col_ints(q, s, cols, 3, "opportunity", col_text(s, 0), n)) != SFSM_OK)
+            break;
+        sfsm_payment p = { col_text(s, 0), (uint64_t)n[0], n[1], col_text(s, 3), n[2], col_text(s, 5) };
         if ((ret = cb(&p, ud)) != 0)
             break;
     }
@@ -837,12 +917,8 @@ static int sq_history_scan(void *b, sfsm_history_scan_cb cb, void *ud)
         return db_error(q, "prepare history scan");
     int rc, ret = SFSM_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        sfsm_history_entry h = {
-            (uint64_t)sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int(s, 3),
-            col_text(s, 4), col_text(s, 5), col_text(s, 6), col_text(s, 7), col_text(s, 8), col_text(s, 9),
-            (uint32_t)sqlite3_column_int64(s, 10), col_text(s, 11),
-        };
-        if ((ret = cb(col_text(s, 0), &h, ud)) != 0)
+        sfsm_history_entry h;
+        if ((ret = history_row(q, s, 1, col_text(s, 0), &h)) != SFSM_OK || (ret = cb(col_text(s, 0), &h, ud)) != 0)
             break;
     }
     if (ret == SFSM_OK && rc != SQLITE_DONE)
