@@ -138,6 +138,19 @@ static int check_attrs(const sfsm_record *r)
     return SFSM_OK;
 }
 
+int sfsm__record_check_amount(const sfsm_record *r)
+{
+    char label[SFSM_LABEL_SIZE];
+    if (!in_range(r->amount, 0, SAFE))
+        return bad(r->id, "amount: %lld is outside 0..%lld", (long long)r->amount, (long long)SAFE);
+    if (r->currency && !currency_ok(r->currency))
+        return bad(r->id, "currency: '%.16s' is not an ISO 4217 code (three letters A-Z)",
+                   sfsm__label(label, r->currency));
+    if (r->amount && !r->currency)
+        return bad(r->id, "currency: NULL, but amount %lld needs one", (long long)r->amount);
+    return SFSM_OK;
+}
+
 static int record_check(const sfsm_pipeline *p, const sfsm_record *r, size_t *stage)
 {
     char why[64], label[SFSM_LABEL_SIZE];
@@ -154,13 +167,9 @@ static int record_check(const sfsm_pipeline *p, const sfsm_record *r, size_t *st
     }
     if (r->version < 1 || r->version > SFSM_MAX_VERSION)
         return bad(r->id, "version: %lld is outside 1..%lld", as_signed(r->version), (long long)SAFE);
-    if (!in_range(r->amount, 0, SAFE))
-        return bad(r->id, "amount: %lld is outside 0..%lld", (long long)r->amount, (long long)SAFE);
-    if (r->currency && !currency_ok(r->currency))
-        return bad(r->id, "currency: '%.16s' is not an ISO 4217 code (three letters A-Z)",
-                   sfsm__label(label, r->currency));
-    if (r->amount && !r->currency)
-        return bad(r->id, "currency: NULL, but amount %lld needs one", (long long)r->amount);
+    int rc = sfsm__record_check_amount(r);
+    if (rc)
+        return rc;
     if (!text_ok(r->customer, SFSM_MAX_TEXT, NULLABLE, why))
         return bad(r->id, "customer: %s", why);
     if (!text_ok(r->owner, SFSM_MAX_TEXT, NULLABLE, why))

@@ -37,6 +37,9 @@ const char *sfsm__label(char out[SFSM_LABEL_SIZE], const char *s);
  * unique), values UTF-8 <= SFSM_MAX_TEXT. SFSM_OK or SFSM_ESTORAGE.
  */
 int sfsm__record_check(const sfsm_pipeline *p, const sfsm_record *r);
+/* Only the amount and currency rules above: for a reader that uses no
+ * other field of the record (sfsm_payment_list). */
+int sfsm__record_check_amount(const sfsm_record *r);
 /* As above, also giving the index of the stage in p (p must not be NULL). */
 int sfsm__record_check_stage(const sfsm_pipeline *p, const sfsm_record *r, size_t *stage);
 

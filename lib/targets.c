@@ -372,70 +372,86 @@ int sfsm_payment_add(sfsm_engine *e, const char *opp_id, int64_t amount, const c
     return finish(s, rc);
 }
 
-/* The listed payments, copied: a backend cannot be called from inside its
- * own scan, and each opportunity's record is read (one get) before cb sees
- * any of its payments. */
-typedef struct pay_copy {
-    size_t id, note;   /* offsets into the text; note SIZE_MAX: NULL */
-    uint64_t seq;
-    int64_t amount, at_ms;
-    char currency[4];
-} pay_copy;
-
-typedef struct pay_list {
-    pay_copy *v;
-    size_t n, cap;
-    sfsm_buf text;
+/* One opportunity's payments, read against its record (targets.h). Only the
+ * record's amount and currency are compared with, so only they are checked
+ * (sfsm__record_check_amount, not the whole record: its texts and
+ * attributes do not reach cb; whoever reads the record itself, through
+ * sfsm_opp_open, a scan or a report, still checks all of it). */
+typedef struct pay_run {
+    int found;          /* the opportunity exists */
+    int64_t amount;     /* its amount and currency, copied: get's lasts until the next call */
+    char currency[4];   /* "" for none */
+    int64_t sum;
+    sfsm_payment_cb cb; /* NULL: the checking read */
+    void *ud;
     int bad;
-} pay_list;
+} pay_run;
 
-static int copy_payment(const sfsm_payment *p, void *ud)
+static int run_payment(const sfsm_payment *p, void *ud)
 {
-    pay_list *l = ud;
-    if ((l->bad = sfsm__payment_check(p)))
-        return l->bad;
-    if (sfsm__grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v))
-        return l->bad = sfsm_error_set(SFSM_ENOMEM, "out of memory listing payments");
-    pay_copy *c = &l->v[l->n++];
-    c->seq = p->seq;
-    c->amount = p->amount;
-    c->at_ms = p->at_ms;
-    memcpy(c->currency, p->currency, 4);   /* checked: three letters */
-    c->id = l->text.len;
-    sfsm__buf_add(&l->text, p->opp_id, strlen(p->opp_id) + 1);
-    c->note = p->note ? l->text.len : SIZE_MAX;
-    if (p->note)
-        sfsm__buf_add(&l->text, p->note, strlen(p->note) + 1);
-    if (l->text.failed)
-        return l->bad = sfsm_error_set(SFSM_ENOMEM, "out of memory listing payments");
-    return 0;
+    pay_run *r = ud;
+    char label[SFSM_LABEL_SIZE];
+    if ((r->bad = sfsm__payment_check(p)))
+        return r->bad;
+    if (!r->found)
+        return r->bad = sfsm_error_set(SFSM_ESTORAGE, "stored payment %llu of opportunity '%s': no such opportunity",
+                                       (unsigned long long)p->seq, sfsm__label(label, p->opp_id));
+    if ((r->bad = sfsm__payment_check_currency(p, r->currency[0] ? r->currency : NULL)))
+        return r->bad;
+    r->sum += p->amount;   /* each <= 2^53-1, and the sum stays <= amount <= 2^53-1 */
+    if ((r->bad = sfsm__payments_check_sum(p->opp_id, r->sum, r->amount, r->currency)))
+        return r->bad;
+    return r->cb ? r->cb(p, r->ud) : 0;
 }
 
-/* Payments [from, to) of one opportunity against its stored record. */
-static int check_group(sfsm_store *s, const pay_list *l, size_t from, size_t to)
+/* The payments of id: read once to check them all, then again (checked
+ * again: the store may have changed between) handing each to cb. */
+static int list_one(sfsm_store *s, const char *id, sfsm_payment_cb cb, void *ud)
 {
-    const char *id = l->text.data + l->v[from].id;
     sfsm_record rec;
     memset(&rec, 0, sizeof rec);
+    pay_run r = { 0, 0, "", 0, NULL, NULL, 0 };
     int rc = s->ops.get(s->backend, id, &rec);
-    if (rc == SFSM_ENOTFOUND) {
-        char label[SFSM_LABEL_SIZE];
-        return sfsm_error_set(SFSM_ESTORAGE, "stored payment %llu of opportunity '%s': no such opportunity",
-                              (unsigned long long)l->v[from].seq, sfsm__label(label, id));
-    }
-    if (rc || (rc = sfsm__record_check(NULL, &rec)))
+    if (rc == SFSM_OK && (rc = sfsm__record_check_amount(&rec)) == SFSM_OK) {
+        r.found = 1;
+        r.amount = rec.amount;
+        if (rec.currency)
+            memcpy(r.currency, rec.currency, 4);   /* checked: three letters */
+    } else if (rc != SFSM_ENOTFOUND) {
         return rc;
-    int64_t sum = 0;
-    for (size_t i = from; i < to; i++) {
-        const pay_copy *c = &l->v[i];
-        sfsm_payment p = { id, c->seq, c->amount, c->currency, c->at_ms, NULL };
-        if ((rc = sfsm__payment_check_currency(&p, rec.currency)))
-            return rc;
-        sum += c->amount;   /* each <= 2^53-1, and the sum is checked at each step */
-        if ((rc = sfsm__payments_check_sum(id, sum, rec.amount, rec.currency)))
-            return rc;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        r.sum = 0;
+        r.cb = pass ? cb : NULL;
+        r.ud = ud;
+        rc = s->ops.payment_scan(s->backend, id, run_payment, &r);
+        if (r.bad || rc)
+            return r.bad ? r.bad : rc;
     }
     return SFSM_OK;
+}
+
+/* Listing all: the opportunities with payments, in the scan's order, each
+ * id once (payments come grouped by opportunity). Rows are checked here so
+ * no damaged id is kept. */
+typedef struct pay_ids {
+    sfsm_buf ids;    /* NUL-terminated ids one after another */
+    size_t last;     /* offset of the last id added */
+    int bad;
+} pay_ids;
+
+static int collect_id(const sfsm_payment *p, void *ud)
+{
+    pay_ids *l = ud;
+    if ((l->bad = sfsm__payment_check(p)))
+        return l->bad;
+    if (l->ids.len && strcmp(l->ids.data + l->last, p->opp_id) == 0)
+        return 0;
+    l->last = l->ids.len;
+    sfsm__buf_add(&l->ids, p->opp_id, strlen(p->opp_id) + 1);
+    if (l->ids.failed)
+        return l->bad = sfsm_error_set(SFSM_ENOMEM, "out of memory listing payments");
+    return 0;
 }
 
 int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, void *ud)
@@ -451,26 +467,19 @@ int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, vo
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    pay_list l;
-    memset(&l, 0, sizeof l);
-    rc = s->ops.payment_scan(s->backend, opp_id, copy_payment, &l);
-    if (l.bad)
-        rc = l.bad;
-    for (size_t from = 0, to; rc == SFSM_OK && from < l.n; from = to) {
-        const char *id = l.text.data + l.v[from].id;
-        for (to = from + 1; to < l.n && strcmp(l.text.data + l.v[to].id, id) == 0; to++)
-            ;
-        rc = check_group(s, &l, from, to);
-        for (size_t i = from; rc == SFSM_OK && i < to; i++) {
-            const pay_copy *c = &l.v[i];
-            sfsm_payment p = { id, c->seq, c->amount, c->currency, c->at_ms,
-                               c->note == SIZE_MAX ? NULL : l.text.data + c->note };
-            rc = cb(&p, ud);
-        }
+    if (opp_id) {
+        rc = list_one(s, opp_id, cb, ud);
+    } else {
+        pay_ids l;
+        memset(&l, 0, sizeof l);
+        rc = s->ops.payment_scan(s->backend, NULL, collect_id, &l);
+        if (l.bad)
+            rc = l.bad;
+        for (size_t at = 0; rc == SFSM_OK && at < l.ids.len; at += strlen(l.ids.data + at) + 1)
+            rc = list_one(s, l.ids.data + at, cb, ud);
+        sfsm__buf_free(&l.ids);
     }
     s->in_callback--;
     sfsm__store_leave(s);
-    sfsm__free(l.v);
-    sfsm__buf_free(&l.text);
     return rc;
 }

@@ -1016,6 +1016,34 @@ static void payment_against_bad_record(void **state)
     assert_store_unchanged(w, before);
 }
 
+/* Listing payments reads the record's amount and currency, checked (a
+ * listing against a damaged one fails naming it), and nothing else of it:
+ * a damaged title is for the record's own reader to report. */
+static void payment_list_reads_amount(void **state)
+{
+    world *w = *state;
+    targets_world(w);
+    sfsm_engine *e = w->f->engine;
+    size_t n = 0;
+    plant_one(w, &(plant){ "opp", 0, "title", V_TEXT, 0, "\xed\xa0\x80" });
+    assert_int_equal(sfsm_payment_list(e, "o1", pay_cb, &n), SFSM_OK);
+    assert_int_equal(sfsm_payment_list(e, NULL, pay_cb, &n), SFSM_OK);
+    assert_int_equal(n, 2);
+    sfsm_opp *o = NULL;
+    assert_int_equal(sfsm_opp_open(e, "o1", &o), SFSM_ESTORAGE);
+    assert_msg_has("stored opportunity 'o1': title: is not valid UTF-8");
+    plant_one(w, &(plant){ "opp", 0, "amount", V_INT, 999, NULL });
+    n = 0;
+    assert_int_equal(sfsm_payment_list(e, "o1", pay_cb, &n), SFSM_ESTORAGE);
+    assert_msg_has("stored opportunity 'o1': payments: 1000 collected, more than its amount 999 CNY");
+    assert_int_equal(sfsm_payment_list(e, NULL, pay_cb, &n), SFSM_ESTORAGE);
+    assert_msg_has("payments: 1000 collected, more than its amount 999 CNY");
+    plant_one(w, &(plant){ "opp", 0, "currency", V_TEXT, 0, "cn" });
+    assert_int_equal(sfsm_payment_list(e, "o1", pay_cb, &n), SFSM_ESTORAGE);
+    assert_msg_has("stored opportunity 'o1': currency: 'cn' is not an ISO 4217 code");
+    assert_int_equal(n, 0);
+}
+
 /* ==== defect 6: the highest version takes no further write ==== */
 
 static void version_at_max(void **state)
@@ -1089,6 +1117,7 @@ int main(void)
         cmocka_unit_test(bad_payments),
         cmocka_unit_test_setup_teardown(bad_team_and_target, setup, teardown),
         cmocka_unit_test_setup_teardown(payment_against_bad_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(payment_list_reads_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(version_at_max, setup, teardown),
         cmocka_unit_test_setup_teardown(migrate_bad_record, setup, teardown),
     };

@@ -132,11 +132,16 @@ typedef int (*sfsm_payment_cb)(const sfsm_payment *p, void *ud);
  * 1..2^53-1, a currency that is not three letters A-Z, a time outside
  * +-(2^53-1), or text too long or not UTF-8: the list stops before cb sees
  * it, naming the opportunity and the payment's seq. Payments are read with
- * their opportunity (one get per opportunity listed, after the payments are
- * read and copied: a backend cannot be called inside its own scan), and
- * cb sees none of an opportunity's payments unless all are in its currency
- * and add up to no more than its amount (else SFSM_ESTORAGE naming the
- * opportunity; a payment of an opportunity that does not exist too). */
+ * their opportunity's amount and currency (one get per opportunity listed):
+ * each payment must be in that currency and the running sum no more than
+ * the amount (else SFSM_ESTORAGE naming the opportunity; a payment of an
+ * opportunity that does not exist too). An opportunity's payments are
+ * read twice, checked all, then handed to cb checked again, so cb sees
+ * none of a damaged opportunity's payments. It may have seen others when
+ * the call fails: listing all (NULL), those of opportunities listed
+ * before, and, if the store changes between the two reads, earlier
+ * payments of the one that fails. What cb gathered from a failed call is
+ * to be dropped; no number it summed from a successful one is wrong. */
 SFSM_API int sfsm_payment_list(sfsm_engine *e, const char *opp_id, sfsm_payment_cb cb, void *ud);
 
 #ifdef __cplusplus
