@@ -86,8 +86,10 @@ int sfsm__engine_write(sfsm_engine *e, const sfsm_record *rec, uint64_t expected
 /* Inside the open write transaction: may opportunity opp_id, which may
  * have payments, take this amount and currency? A deal with payments keeps
  * its currency and an amount at least what was collected: else its stored
- * payments would read as damage. SFSM_EINVAL naming what it has, or what
- * reading the payments failed with. (targets.c) */
+ * payments would read as damage. SFSM_EINVAL naming what it has;
+ * SFSM_ESTORAGE naming the opportunity when its stored payments are damage
+ * (also: they add up beyond 64 bits), or what else reading them failed
+ * with; never a scan callback's stop value. (targets.c) */
 int sfsm__payments_allow_amount(sfsm_engine *e, const char *opp_id, int64_t amount, const char *currency);
 
 /* Announces a committed transition: now, or at the batch's commit. */

@@ -253,7 +253,6 @@ typedef struct collected {
     const char *currency;   /* the opportunity's */
     int64_t sum;
     uint64_t count;
-    int overflow;
     int bad;
     char first_currency[4];   /* of the first payment seen */
 } collected;
@@ -267,9 +266,10 @@ static int add_up(const sfsm_payment *p, void *ud)
     if (!c->count)
         memcpy(c->first_currency, p->currency, 4);   /* checked: three letters */
     c->count++;
-    if (p->amount > INT64_MAX - c->sum) {
-        c->overflow = 1;
-        return 1;
+    if (p->amount > INT64_MAX - c->sum) {   /* each at most 2^53-1: about 1024 of them */
+        char label[SFSM_LABEL_SIZE];
+        return c->bad = sfsm_error_set(SFSM_ESTORAGE, "the payments stored for opportunity '%s' add up beyond 64 bits",
+                                       sfsm__label(label, p->opp_id));
     }
     c->sum += p->amount;
     return 0;
@@ -302,9 +302,6 @@ static int check_payment(sfsm_engine *e, const char *opp_id, int64_t amount, con
     s->in_callback--;
     if (c.bad)
         return c.bad;
-    if (c.overflow)
-        return sfsm_error_set(SFSM_ESTORAGE, "the payments stored for opportunity '%s' add up beyond 64 bits",
-                              opp_id);
     if (rc || (rc = sfsm__payments_check_sum(opp_id, c.sum, due, currency)))
         return rc;
     if (amount > due - c.sum)   /* due >= c.sum >= 0: no overflow */
@@ -333,9 +330,6 @@ int sfsm__payments_allow_amount(sfsm_engine *e, const char *opp_id, int64_t amou
     if (c.count == 0)
         return SFSM_OK;
     char label[SFSM_LABEL_SIZE];
-    if (c.overflow)
-        return sfsm_error_set(SFSM_ESTORAGE, "the payments stored for opportunity '%s' add up beyond 64 bits",
-                              sfsm__label(label, opp_id));
     /* add_up saw no currency to compare with: the first payment's stands for all */
     if (!currency || strcmp(currency, c.first_currency) != 0)
         return sfsm_error_set(SFSM_EINVAL,

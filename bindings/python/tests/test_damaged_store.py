@@ -47,6 +47,18 @@ class DamagedRows(SqliteStoreMixin, SalesfsmTestCase):
         self.assert_storage_error(lambda: list(self.engine.history("A")), "'A'", "changes")
         self.assert_storage_error(lambda: self.engine.export_json(), "'A'")
 
+    def test_payments_that_add_up_beyond_64_bits(self):
+        # each at most 2^53-1: 1025 of them pass 2^63-1
+        with sqlite3.connect(self.db_path) as db:
+            db.executemany("INSERT INTO payment (opp_id, seq, amount, currency, at_ms) VALUES ('A', ?, ?, 'USD', 0)",
+                           [(seq, 2 ** 53 - 1) for seq in range(1, 1101)])
+        with self.engine.open("A") as a:
+            a.amount = 600_00
+            self.assert_storage_error(a.save, "'A'", "64 bits")
+        self.assert_storage_error(lambda: self.engine.add_payment("A", 1, "USD"), "'A'", "64 bits")
+        with self.engine.open("A") as a:
+            self.assertEqual(a.amount, 500_00)
+
     def test_nothing_changes_after_a_refusal(self):
         self.damage("UPDATE opp SET version = 0 WHERE id = 'A'")
         with open(self.db_path, "rb") as f:
