@@ -312,7 +312,8 @@ static const struct {
 };
 #undef MEMBER
 #define MEMBER_COUNT (sizeof members / sizeof members[0])
-enum { M_AMOUNT, M_CURRENCY, M_CUSTOMER, M_OWNER, M_TITLE, M_CLOSE, M_ATTRS };
+enum { M_AMOUNT = SFSM__CH_AMOUNT, M_CURRENCY = SFSM__CH_CURRENCY, M_CUSTOMER = SFSM__CH_CUSTOMER,
+       M_OWNER = SFSM__CH_OWNER, M_TITLE = SFSM__CH_TITLE, M_CLOSE = SFSM__CH_CLOSE, M_ATTRS = SFSM__CH_ATTRS };
 
 static const char *field_name(uint32_t bit)
 {
@@ -327,6 +328,7 @@ typedef struct cctx {
     const char *id;
     uint64_t version;
     const char *text;   /* the whole changes text, for byte offsets */
+    sfsm__changes *out; /* the values, or NULL */
 } cctx;
 
 static int cbad(const cctx *c, const char *member, const char *fmt, ...) SFSM_PRINTF(3, 4);
@@ -429,14 +431,24 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
             *rc = cbad(c, name, "expected an integer in 0..%lld", (long long)SAFE);
             return NULL;
         }
+        if (c->out)
+            *(k == M_AMOUNT ? &c->out->amount : &c->out->expected_close) = v;
         return q;
     case M_ATTRS:
         return scan_attrs(c, p, rc);
     default:
         break;
     }
-    if (strncmp(p, "null", 4) == 0)
+    sfsm__changes_str *str = !c->out ? NULL
+                             : k == M_CURRENCY ? &c->out->currency
+                             : k == M_CUSTOMER ? &c->out->customer
+                             : k == M_OWNER    ? &c->out->owner
+                                               : &c->out->title;
+    if (strncmp(p, "null", 4) == 0) {
+        if (str)
+            *str = (sfsm__changes_str){ NULL, 0, 0 };
         return p + 4;
+    }
     if (*p != '"' || !(q = scan_string(p, &len, &esc))) {
         *rc = *p == '"' ? not_json(c, p) : cbad(c, name, "expected a string or null");
         return NULL;
@@ -466,12 +478,19 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
         *rc = cbad(c, name, len ? "longer than %d bytes" : "empty (null means none)", SFSM_MAX_TEXT);
         return NULL;
     }
+    if (str)
+        *str = (sfsm__changes_str){ p, len, esc };
     return q;
 }
 
 int sfsm__changes_check(const char *id, uint64_t version, uint32_t fields, const char *changes)
 {
-    cctx c = { id, version, changes };
+    return sfsm__changes_read(id, version, fields, changes, NULL);
+}
+
+int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const char *changes, sfsm__changes *out)
+{
+    cctx c = { id, version, changes, out };
     if (!changes) {
         if (fields)
             return cbad(&c, NULL, "NULL, but fields names '%s'", field_name(fields & -fields));
@@ -531,6 +550,8 @@ int sfsm__changes_check(const char *id, uint64_t version, uint32_t fields, const
         if ((fields & members[k].bit) && !(seen >> k & 1u))
             return cbad(&c, NULL, "missing '%s', though fields names '%s'", members[k].name,
                         field_name(members[k].bit));
+    if (out)
+        out->seen = seen;
     return SFSM_OK;
 }
 

@@ -79,6 +79,30 @@ int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *
 int sfsm__history_check_order(const char *id, uint64_t expect, const sfsm_history_entry *h);
 int sfsm__changes_check(const char *id, uint64_t version, uint32_t fields, const char *changes);
 
+/* The members of a changes text, indexes into sfsm__changes.seen. */
+enum { SFSM__CH_AMOUNT, SFSM__CH_CURRENCY, SFSM__CH_CUSTOMER, SFSM__CH_OWNER, SFSM__CH_TITLE, SFSM__CH_CLOSE,
+       SFSM__CH_ATTRS };
+
+/* A string member as it stands in the text: at its opening quote (NULL for
+ * null), its decoded length in bytes, whether it has escapes (if not, the
+ * len bytes after the quote are the text). */
+typedef struct sfsm__changes_str {
+    const char *at;
+    size_t len;
+    int escaped;
+} sfsm__changes_str;
+
+/* What a changes text holds, for readers that need the values (the report
+ * loader): one pass checks and decodes. */
+typedef struct sfsm__changes {
+    unsigned seen;                       /* 1u << SFSM__CH_* of the members present */
+    int64_t amount, expected_close;
+    sfsm__changes_str currency, customer, owner, title;
+} sfsm__changes;
+
+/* sfsm__changes_check, also filling *out (when the text passes). */
+int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const char *changes, sfsm__changes *out);
+
 /* Rows of targets.h: payment (opp_id well formed, seq >= 1, amount
  * 1..2^53-1, currency three letters, at_ms within +-(2^53-1) like every
  * stored time, note UTF-8 <= SFSM_MAX_TEXT), team

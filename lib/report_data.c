@@ -351,172 +351,77 @@ static int on_record(const sfsm_record *rec, void *ud)
 
 /* ---- the changes of an entry (only read for as_of) ---- */
 
-static const char *ws(const char *p)
+/* Decodes the string at p (at its quote; checked by sfsm__changes_read)
+ * into b. */
+static void json_str(const char *p, sfsm_buf *b)
 {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-/* Decodes the string at p (at its quote) into b (if not NULL); returns the
- * position after it or NULL. */
-static const char *json_str(const char *p, sfsm_buf *b)
-{
-    if (b)
-        b->len = 0;
+    b->len = 0;
     for (p++;;) {
         /* a run of plain characters at once */
         const char *run = p;
-        while (*p && *p != '"' && *p != '\\')
+        while (*p != '"' && *p != '\\')
             p++;
-        if (b && p > run)
+        if (p > run)
             sfsm__buf_add(b, run, (size_t)(p - run));
-        char c = *p++;
-        if (c == '"')
-            break;
-        if (c == '\0')
-            return NULL;
+        if (*p++ == '"')
+            return;
         char esc = *p++;
-        const char *simple = esc ? strchr("\"\\/bfnrt", esc) : NULL;
-        if (simple) {
+        const char *simple = strchr("\"\\/bfnrt", esc);
+        if (esc != 'u') {
             static const char decoded[] = "\"\\/\b\f\n\r\t";
-            if (b)
-                sfsm__buf_add(b, &decoded[simple - "\"\\/bfnrt"], 1);
+            sfsm__buf_add(b, &decoded[simple - "\"\\/bfnrt"], 1);
             continue;
         }
         uint32_t cp;
-        int used = esc == 'u' ? sfsm__json_unicode(p, &cp) : -1;
-        if (used < 0)
-            return NULL;
-        p += used;
-        if (b)
-            sfsm__buf_add_utf8(b, cp);
+        p += sfsm__json_unicode(p, &cp);
+        sfsm__buf_add_utf8(b, cp);
     }
-    return p;
 }
 
-/* The import's rule for a number in changes: an exact integer in 0..2^53-1,
- * whatever its notation. */
-static const char *json_int(const char *p, int64_t *out)
+/* A checked string member (or null) into an interned index. */
+static uint32_t text_value(loader *l, const sfsm__changes_str *s, int *ok)
 {
-    return sfsm__json_int(p, 0, SFSM_SAFE_INTEGER, out);
-}
-
-static const char *json_skip(const char *p, int depth)
-{
-    p = ws(p);
-    if (depth > 64)
-        return NULL;
-    if (*p == '"')
-        return json_str(p, NULL);
-    if (*p == '{' || *p == '[') {
-        char close = *p == '{' ? '}' : ']';
-        p = ws(p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (close == '}') {
-                if (*p != '"' || !(p = json_str(p, NULL)))
-                    return NULL;
-                p = ws(p);
-                if (*p++ != ':')
-                    return NULL;
-            }
-            if (!(p = json_skip(p, depth + 1)))
-                return NULL;
-            p = ws(p);
-            if (*p == ',') {
-                p = ws(p + 1);
-                continue;
-            }
-            return *p == close ? p + 1 : NULL;
-        }
-    }
-    const char *start = p;
-    while (*p && strchr("-+.0123456789eEtrufalsn", *p))
-        p++;
-    return p == start ? NULL : p;
-}
-
-/* A string or null value into an interned index. */
-static const char *json_text_value(loader *l, const char *p, uint32_t *out, int *ok)
-{
-    if (strncmp(p, "null", 4) == 0) {
-        *out = 0;
-        return p + 4;
-    }
-    if (*p != '"' || !(p = json_str(p, &l->tmp)))
-        return NULL;
+    if (!s->at)
+        return 0;
+    if (!s->escaped)
+        return sfsm__rd_intern(&l->d->str, s->at + 1, s->len, ok);
+    json_str(s->at, &l->tmp);
     if (l->tmp.failed) {
         *ok = 0;
-        return p;
+        return 0;
     }
-    *out = l->tmp.len ? sfsm__rd_intern(&l->d->str, l->tmp.data, l->tmp.len, ok)
-                      : sfsm__rd_intern(&l->d->str, "", 0, ok);
-    return p;
+    return sfsm__rd_intern(&l->d->str, l->tmp.data, l->tmp.len, ok);
 }
 
-static int parse_changes(loader *l, const char *json, rd_change *c)
+/* Checks entry `version`'s changes text against its fields bits (the load
+ * checks' rule, record_check.h) and decodes it into c, in one pass.
+ * SFSM_OK, SFSM_ESTORAGE (the check's message set) or SFSM_ENOMEM (not
+ * set). */
+static int parse_changes(loader *l, const char *id, uint64_t version, uint32_t fields, const char *json, rd_change *c)
 {
-    const char *p = ws(json);
+    sfsm__changes v;
+    memset(&v, 0, sizeof v);
+    if (sfsm__changes_read(id, version, fields, json, &v))
+        return SFSM_ESTORAGE;
     int ok = 1;
-    if (*p++ != '{')
-        return -1;
-    p = ws(p);
-    if (*p == '}')
-        return 0;
-    for (;;) {
-        if (*p != '"' || !(p = json_str(p, &l->tmp)))
-            return -1;
-        if (l->tmp.failed)
-            return -2;   /* out of memory, not a bad object */
-        char key[24];
-        size_t klen = l->tmp.len < sizeof key - 1 ? l->tmp.len : sizeof key - 1;
-        memcpy(key, l->tmp.data ? l->tmp.data : "", klen);
-        key[klen] = '\0';
-        p = ws(p);
-        if (*p++ != ':')
-            return -1;
-        p = ws(p);
-        if (strcmp(key, "amount") == 0) {
-            if (strncmp(p, "null", 4) == 0) {
-                c->amount = 0;
-                p += 4;
-            } else if (!(p = json_int(p, &c->amount))) {
-                return -1;
-            }
-            c->mask |= RD_CH_AMOUNT;
-        } else if (strcmp(key, "expected_close_ms") == 0) {
-            if (strncmp(p, "null", 4) == 0) {
-                c->expected_close = 0;
-                p += 4;
-            } else if (!(p = json_int(p, &c->expected_close))) {
-                return -1;
-            }
-            c->mask |= RD_CH_CLOSE;
-        } else if (strcmp(key, "currency") == 0) {
-            p = json_text_value(l, p, &c->currency, &ok);
-            c->mask |= RD_CH_AMOUNT;
-        } else if (strcmp(key, "owner") == 0) {
-            p = json_text_value(l, p, &c->owner, &ok);
-            c->mask |= RD_CH_OWNER;
-        } else if (strcmp(key, "customer") == 0) {
-            p = json_text_value(l, p, &c->customer, &ok);
-            c->mask |= RD_CH_CUSTOMER;
-        } else {
-            p = json_skip(p, 0);
-        }
-        if (!ok)
-            return -2;
-        if (!p)
-            return -1;
-        p = ws(p);
-        if (*p == ',') {
-            p = ws(p + 1);
-            continue;
-        }
-        return *p == '}' ? 0 : -1;
+    if (v.seen & (1u << SFSM__CH_AMOUNT | 1u << SFSM__CH_CURRENCY)) {
+        c->amount = v.amount;
+        c->currency = text_value(l, &v.currency, &ok);
+        c->mask |= RD_CH_AMOUNT;
     }
+    if (v.seen & 1u << SFSM__CH_CLOSE) {
+        c->expected_close = v.expected_close;
+        c->mask |= RD_CH_CLOSE;
+    }
+    if (v.seen & 1u << SFSM__CH_OWNER) {
+        c->owner = text_value(l, &v.owner, &ok);
+        c->mask |= RD_CH_OWNER;
+    }
+    if (v.seen & 1u << SFSM__CH_CUSTOMER) {
+        c->customer = text_value(l, &v.customer, &ok);
+        c->mask |= RD_CH_CUSTOMER;
+    }
+    return ok ? SFSM_OK : SFSM_ENOMEM;
 }
 
 /* Records that entry e has change chg (index + 1 into d->chg). */
@@ -549,19 +454,11 @@ static int flush_pending(loader *l)
             memset(c, 0, sizeof *c);
             const char *text = l->pend.data + l->pv[i].off;
             /* only the entries an as_of report replays: the only changes it reads */
-            if (sfsm__changes_check(rd_id(d, d->opps[l->pend_opp].id), l->pv[i].version, l->pv[i].fields, text))
-                return loader_bad(l);
-            int prc = parse_changes(l, text, c);
-            if (prc == -2)
+            int prc = parse_changes(l, rd_id(d, d->opps[l->pend_opp].id), l->pv[i].version, l->pv[i].fields, text, c);
+            if (prc == SFSM_ENOMEM)
                 return oom(l);
-            if (prc) {
-                char label[SFSM_LABEL_SIZE];
-                return l->rc = sfsm_error_set(SFSM_ESTORAGE,
-                                              "report '%s': stored opportunity '%s': history version %llu: changes: "
-                                              "not a valid JSON object",
-                                              l->report, sfsm__label(label, rd_id(d, d->opps[l->pend_opp].id)),
-                                              (unsigned long long)l->pv[i].version);
-            }
+            if (prc)
+                return loader_bad(l);
             if (set_ent_chg(d, l->pv[i].ent, (uint32_t)++d->nchg))
                 return oom(l);
         }

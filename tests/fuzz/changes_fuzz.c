@@ -1,25 +1,27 @@
 /* libFuzzer target for the reader of a history entry's `changes` text that
- * as-of reports replay (parse_changes in lib/report_data.c; tests/fuzz/run.sh
- * builds and runs it). parse_changes is static and takes the loader, so this
- * file includes report_data.c itself (the runner leaves that file out of
- * the library sources it links): no entry point added to the library.
+ * as-of reports replay (parse_changes in lib/report_data.c, which checks the
+ * text by the load checks' rule and decodes it in one pass through
+ * sfsm__changes_read; tests/fuzz/run.sh builds and runs it). parse_changes
+ * is static and takes the loader, so this file includes report_data.c
+ * itself (the runner leaves that file out of the library sources it
+ * links): no entry point added to the library.
  *
- * The input is the stored text (cut at its first NUL, as a store hands it
+ * The input's first byte gives the entry's fields bits (its low six bits),
+ * the rest is the stored text (cut at its first NUL, as a store hands it
  * back). Invariants:
- *   1. it returns 0 (accepted) or -1 (not an object it can read); -2 is
- *      out of memory, which cannot happen here;
- *   2. accepted text starts, after white space, with '{';
+ *   1. it returns SFSM_OK or SFSM_ESTORAGE with a message naming the
+ *      opportunity and the history version; SFSM_ENOMEM cannot happen here;
+ *   2. accepted text is a JSON object as cJSON reads it, with no raw
+ *      control character or \u0000 in a string, and its decoded texts are
+ *      UTF-8 without NUL (the import's demands on the changes it stores);
  *   3. what it decoded, written back as canonical JSON, reads back the same
  *      (its decoding is stable);
- *   4. a valid JSON object (as cJSON reads it and writes it back) whose
- *      amount / expected_close_ms are null or integers and whose currency /
- *      owner / customer are null or strings is accepted with those values
- *      (the last of repeated members wins).
- * With CHANGES_FUZZ_STRICT=1 in the environment it also demands that
- * accepted text is a JSON object as cJSON reads it and that decoded texts
- * hold no NUL and are UTF-8, as the import demands of the changes it stores:
- * not promised today (the reader is lenient; tests/fuzz/regressions/changes/
- * strict_* are the cases found), so CI leaves it off. */
+ *   4. a valid JSON object (as cJSON reads it and writes it back) holding
+ *      exactly the members the fields name, each within its field's limits
+ *      (numbers integers in 0..2^53-1, texts non-empty UTF-8 of at most
+ *      4096 bytes, currency three letters A-Z, attrs an object of at most
+ *      256 distinct non-empty keys of at most 128 bytes with string values),
+ *      is accepted with those values. */
 #include "../../lib/report_data.c"
 
 #include <math.h>
@@ -53,12 +55,15 @@ static void reader_free(reader *r)
     str_free(&r->d.str);
 }
 
-static int read_changes(reader *r, const char *text, rd_change *c)
+static int read_changes(reader *r, uint32_t fields, const char *text, rd_change *c)
 {
     memset(c, 0, sizeof *c);
-    int rc = parse_changes(&r->l, text, c);
-    if (rc != 0 && rc != -1)
-        fail("parse_changes returned neither 0 nor -1", text);
+    int rc = parse_changes(&r->l, "o1", 7, fields, text, c);
+    if (rc != SFSM_OK && rc != SFSM_ESTORAGE)
+        fail("parse_changes returned neither SFSM_OK nor SFSM_ESTORAGE", text);
+    if (rc && (!strstr(sfsm_errmsg(), "stored opportunity 'o1': history version 7: changes") ||
+               sfsm_errcode() != SFSM_ESTORAGE))
+        fail("a refusal without its message", text);
     return rc;
 }
 
@@ -99,22 +104,33 @@ static void put_int(sfsm_buf *b, const char *key, int64_t v)
     sfsm__buf_add(b, t, (size_t)n);
 }
 
-/* The decoded change as JSON (members only for what the mask says). */
-static void write_change(sfsm_buf *b, const reader *r, const rd_change *c)
+/* The decoded change as JSON (members only for what the mask says, owner
+ * null if it has none: an object needs a member), and the fields bits it
+ * needs. */
+static uint32_t write_change(sfsm_buf *b, const reader *r, const rd_change *c)
 {
+    uint32_t fields = SFSM_FIELD_OWNER;
     b->len = 0;
-    sfsm__buf_add(b, "{\"_\":0", 6);   /* a leading member: every other one starts with ',' */
+    sfsm__buf_add(b, "{", 1);
+    put_text(b, "owner", r, c->mask & RD_CH_OWNER ? c->owner : 0);
     if (c->mask & RD_CH_AMOUNT) {
         put_int(b, "amount", c->amount);
         put_text(b, "currency", r, c->currency);
+        fields |= SFSM_FIELD_AMOUNT;
     }
-    if (c->mask & RD_CH_CLOSE)
+    if (c->mask & RD_CH_CLOSE) {
         put_int(b, "expected_close_ms", c->expected_close);
-    if (c->mask & RD_CH_OWNER)
-        put_text(b, "owner", r, c->owner);
-    if (c->mask & RD_CH_CUSTOMER)
+        fields |= SFSM_FIELD_EXPECTED_CLOSE;
+    }
+    if (c->mask & RD_CH_CUSTOMER) {
         put_text(b, "customer", r, c->customer);
+        fields |= SFSM_FIELD_CUSTOMER;
+    }
     sfsm__buf_add(b, "}", 2);
+    if (!b->failed)
+        memmove(b->data + 1, b->data + 2, b->len - 2);   /* the first member's ',' */
+    b->len--;
+    return fields;
 }
 
 /* Same decoded values (texts by content: the two readers intern apart). */
@@ -142,97 +158,6 @@ static int same_change(const reader *a, const rd_change *c, const reader *b, con
 
 /* ---- invariant 4: cJSON as the reference ---- */
 
-static int ref_int(const cJSON *v, int64_t *out)
-{
-    if (cJSON_IsNull(v)) {
-        *out = 0;
-        return 1;
-    }
-    /* cJSON writes integral doubles below 1e15 as plain digits; the rule
-     * (sfsm__json_int) takes 0..2^53-1 */
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
-        v->valuedouble >= 1e15)
-        return 0;
-    *out = (int64_t)v->valuedouble;
-    return 1;
-}
-
-static int ref_text(const cJSON *v, const char **out)
-{
-    if (cJSON_IsNull(v)) {
-        *out = NULL;
-        return 1;
-    }
-    if (!cJSON_IsString(v))
-        return 0;
-    *out = v->valuestring;
-    return 1;
-}
-
-static int text_is(const reader *r, uint32_t ix, const char *want)
-{
-    if (!want || !ix)
-        return !want && !ix;
-    return rd_size(&r->d, ix) == strlen(want) + 1 && memcmp(rd_s(&r->d, ix), want, strlen(want)) == 0;
-}
-
-/* Levels of arrays and objects under v (the reader skips at most 64). */
-static int depth(const cJSON *v)
-{
-    int most = 0;
-    for (const cJSON *m = v->child; m; m = m->next) {
-        int k = depth(m);
-        most = k > most ? k : most;
-    }
-    return (cJSON_IsArray(v) || cJSON_IsObject(v)) + most;
-}
-
-static void check_reference(const char *text)
-{
-    cJSON *doc = cJSON_ParseWithOpts(text, NULL, 1);
-    if (!doc)
-        return;
-    if (!cJSON_IsObject(doc) || depth(doc) > 60) {
-        cJSON_Delete(doc);
-        return;
-    }
-    int64_t amount = 0, close = 0;
-    const char *currency = NULL, *owner = NULL, *customer = NULL;
-    uint32_t mask = 0;
-    int usable = 1;
-    for (const cJSON *m = doc->child; m && usable; m = m->next) {
-        if (strcmp(m->string, "amount") == 0)
-            usable = ref_int(m, &amount), mask |= RD_CH_AMOUNT;
-        else if (strcmp(m->string, "expected_close_ms") == 0)
-            usable = ref_int(m, &close), mask |= RD_CH_CLOSE;
-        else if (strcmp(m->string, "currency") == 0)
-            usable = ref_text(m, &currency), mask |= RD_CH_AMOUNT;
-        else if (strcmp(m->string, "owner") == 0)
-            usable = ref_text(m, &owner), mask |= RD_CH_OWNER;
-        else if (strcmp(m->string, "customer") == 0)
-            usable = ref_text(m, &customer), mask |= RD_CH_CUSTOMER;
-    }
-    char *printed = usable ? cJSON_PrintUnformatted(doc) : NULL;
-    if (!printed) {
-        cJSON_Delete(doc);   /* the expected texts point into it */
-        return;
-    }
-    reader r;
-    rd_change c;
-    reader_init(&r);
-    if (read_changes(&r, printed, &c) != 0)
-        fail("a JSON object cJSON wrote is refused", printed);
-    if (c.mask != mask || ((mask & RD_CH_AMOUNT) && (c.amount != amount || !text_is(&r, c.currency, currency))) ||
-        ((mask & RD_CH_CLOSE) && c.expected_close != close) || ((mask & RD_CH_OWNER) && !text_is(&r, c.owner, owner)) ||
-        ((mask & RD_CH_CUSTOMER) && !text_is(&r, c.customer, customer)))
-        fail("the reader's values differ from cJSON's", printed);
-    reader_free(&r);
-    cJSON_free(printed);
-    cJSON_Delete(doc);
-}
-
-/* ---- the strict checks (CHANGES_FUZZ_STRICT=1) ---- */
-
 static int utf8_ok(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
@@ -251,63 +176,186 @@ static int utf8_ok(const unsigned char *s, size_t n)
     return 1;
 }
 
-static void check_strict(const reader *r, const rd_change *c, const char *text)
+static int ref_int(const cJSON *v, int64_t *out)
+{
+    /* cJSON writes integral doubles below 1e15 as plain digits */
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble >= 1e15)
+        return 0;
+    *out = (int64_t)v->valuedouble;
+    return 1;
+}
+
+static int ref_string(const cJSON *v, size_t max)
+{
+    if (!cJSON_IsString(v))
+        return 0;
+    size_t n = strlen(v->valuestring);
+    return n <= max && utf8_ok((const unsigned char *)v->valuestring, n);
+}
+
+static int ref_text(const cJSON *v, const char **out)
+{
+    if (cJSON_IsNull(v)) {
+        *out = NULL;
+        return 1;
+    }
+    if (!ref_string(v, SFSM_MAX_TEXT) || !v->valuestring[0])
+        return 0;
+    *out = v->valuestring;
+    return 1;
+}
+
+static int ref_currency(const cJSON *v, const char **out)
+{
+    if (!ref_text(v, out))
+        return 0;
+    const char *c = *out;
+    return !c || (strlen(c) == 3 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] >= 'A' &&
+                  c[2] <= 'Z');
+}
+
+static int ref_attrs(const cJSON *v)
+{
+    if (!cJSON_IsObject(v))
+        return 0;
+    int n = 0;
+    for (const cJSON *m = v->child; m; m = m->next, n++) {
+        size_t len = strlen(m->string);
+        if (n >= SFSM_MAX_ATTRS || !len || len > SFSM_MAX_NAME || !utf8_ok((const unsigned char *)m->string, len) ||
+            !ref_string(m, SFSM_MAX_TEXT))
+            return 0;
+        for (const cJSON *o = v->child; o != m; o = o->next)
+            if (strcmp(o->string, m->string) == 0)
+                return 0;
+    }
+    return 1;
+}
+
+static int text_is(const reader *r, uint32_t ix, const char *want)
+{
+    if (!want || !ix)
+        return !want && !ix;
+    return rd_size(&r->d, ix) == strlen(want) + 1 && memcmp(rd_s(&r->d, ix), want, strlen(want)) == 0;
+}
+
+static void check_reference(uint32_t fields, const char *text)
+{
+    cJSON *doc = cJSON_ParseWithOpts(text, NULL, 1);
+    if (!doc)
+        return;
+    if (!cJSON_IsObject(doc) || !fields) {
+        cJSON_Delete(doc);
+        return;
+    }
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } names[] = { { "amount", SFSM_FIELD_AMOUNT }, { "currency", SFSM_FIELD_AMOUNT },
+                  { "customer", SFSM_FIELD_CUSTOMER }, { "owner", SFSM_FIELD_OWNER },
+                  { "title", SFSM_FIELD_TITLE }, { "expected_close_ms", SFSM_FIELD_EXPECTED_CLOSE },
+                  { "attrs", SFSM_FIELD_ATTRS } };
+    int64_t amount = 0, close = 0;
+    const char *currency = NULL, *owner = NULL, *customer = NULL, *title = NULL;
+    unsigned seen = 0;
+    int usable = 1;
+    for (const cJSON *m = doc->child; m && usable; m = m->next) {
+        size_t k = 0;
+        while (k < 7 && strcmp(m->string, names[k].name) != 0)
+            k++;
+        if (k == 7 || (seen >> k & 1u) || !(fields & names[k].bit)) {
+            usable = 0;
+            break;
+        }
+        seen |= 1u << k;
+        switch (k) {
+        case 0: usable = ref_int(m, &amount); break;
+        case 1: usable = ref_currency(m, &currency); break;
+        case 2: usable = ref_text(m, &customer); break;
+        case 3: usable = ref_text(m, &owner); break;
+        case 4: usable = ref_text(m, &title); break;
+        case 5: usable = ref_int(m, &close); break;
+        default: usable = ref_attrs(m); break;
+        }
+    }
+    for (size_t k = 0; k < 7; k++)
+        if ((fields & names[k].bit) && !(seen >> k & 1u))
+            usable = 0;
+    char *printed = usable ? cJSON_PrintUnformatted(doc) : NULL;
+    if (!printed) {
+        cJSON_Delete(doc);   /* the expected texts point into it */
+        return;
+    }
+    reader r;
+    rd_change c;
+    reader_init(&r);
+    if (read_changes(&r, fields, printed, &c) != 0)
+        fail("a JSON object cJSON wrote, within the limits, is refused", printed);
+    if (((fields & SFSM_FIELD_AMOUNT) && (c.amount != amount || !text_is(&r, c.currency, currency))) ||
+        ((fields & SFSM_FIELD_EXPECTED_CLOSE) && c.expected_close != close) ||
+        ((fields & SFSM_FIELD_OWNER) && !text_is(&r, c.owner, owner)) ||
+        ((fields & SFSM_FIELD_CUSTOMER) && !text_is(&r, c.customer, customer)))
+        fail("the reader's values differ from cJSON's", printed);
+    reader_free(&r);
+    cJSON_free(printed);
+    cJSON_Delete(doc);
+}
+
+/* ---- invariant 2 ---- */
+
+static void check_accepted(const reader *r, const rd_change *c, const char *text)
 {
     cJSON *doc = cJSON_ParseWithOpts(text, NULL, 1);
     int object = doc && cJSON_IsObject(doc);
     cJSON_Delete(doc);
     if (!object)
-        fail("strict: accepted text is not a JSON object", text);
+        fail("accepted text is not a JSON object", text);
     /* what cJSON lets through: raw control characters in strings, \u0000 */
     if (sfsm__json_check_strings(text, strlen(text)) != SFSM_OK)
-        fail("strict: accepted text has a raw control character or \\u0000 in a string", text);
+        fail("accepted text has a raw control character or \\u0000 in a string", text);
     uint32_t texts[3] = { c->currency, c->owner, c->customer };
     for (size_t i = 0; i < 3; i++)
         if (texts[i] && !utf8_ok((const unsigned char *)rd_s(&r->d, texts[i]), rd_size(&r->d, texts[i]) - 1))
-            fail("strict: a decoded text holds a NUL or is not UTF-8", text);
+            fail("a decoded text holds a NUL or is not UTF-8", text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int strict = -1;
-    if (strict < 0) {
-        const char *e = getenv("CHANGES_FUZZ_STRICT");
-        strict = e && strcmp(e, "1") == 0;
-    }
-    char *text = malloc(size + 1);
+    if (size < 1)
+        return 0;
+    uint32_t fields = data[0] & SFSM_FIELD_ALL;
+    char *text = malloc(size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
+    memcpy(text, data + 1, size - 1);
+    text[size - 1] = '\0';
 
     reader r;
     rd_change c;
     reader_init(&r);
-    if (read_changes(&r, text, &c) == 0) {
-        const char *p = text;
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (*p != '{')
-            fail("accepted text that does not start with '{'", text);
-        if (strict)
-            check_strict(&r, &c, text);
-
+    if (read_changes(&r, fields, text, &c) == 0) {
+        check_accepted(&r, &c, text);
         sfsm_buf out = { 0 };
-        write_change(&out, &r, &c);
+        uint32_t back = write_change(&out, &r, &c);
         if (out.failed)
             fail("out of memory writing the change back", text);
         reader again;
         rd_change e;
         reader_init(&again);
-        if (read_changes(&again, out.data, &e) != 0)
+        if (read_changes(&again, back, out.data, &e) != 0)
             fail("the change written back is refused", out.data);
+        if (!(c.mask & RD_CH_OWNER)) {
+            if (e.owner)
+                fail("the null owner written back reads as a text", out.data);
+            e.mask &= ~(uint32_t)RD_CH_OWNER;
+        }
         if (!same_change(&r, &c, &again, &e))
             fail("the change written back reads differently", out.data);
         reader_free(&again);
         sfsm__buf_free(&out);
     }
     reader_free(&r);
-    check_reference(text);
+    check_reference(fields, text);
     free(text);
     return 0;
 }
