@@ -7,6 +7,7 @@
  * callback outside the hold. Only the ids and one opportunity's text are ever
  * in memory. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "alloc.h"
 #include "engine_impl.h"
+#include "id_set.h"
 #include "store_impl.h"
 #include "json_text.h"
 #include "record_check.h"
@@ -645,41 +647,14 @@ static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
     return rc;
 }
 
-/* ---- the ids written, for duplicates ---- */
-
-typedef struct id_set {
-    size_t *slots;        /* open addressing: index + 1, 0 empty */
-    size_t mask;
-    const char **ids;     /* by index; they point into the id list */
-} id_set;
-
-static int id_set_init(id_set *t, size_t n)
-{
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    t->mask = cap - 1;
-    if (!(t->slots = sfsm__calloc(cap, sizeof *t->slots)) || !(t->ids = sfsm__calloc(n ? n : 1, sizeof *t->ids)))
-        return sfsm_error_set(SFSM_ENOMEM, "out of memory exporting %zu opportunities", n);
-    return SFSM_OK;
-}
-
 /* Adds x->id as opportunities[x->index]; a backend that lists an id twice
  * would write a document the import refuses. */
-static int id_set_add(id_set *t, exporter *x)
+static int id_unique(sfsm__id_set *t, exporter *x)
 {
-    size_t h = sfsm__hash(x->id, strlen(x->id)) & t->mask;
-    for (;; h = (h + 1) & t->mask) {
-        size_t slot = t->slots[h];
-        if (!slot)
-            break;
-        if (strcmp(t->ids[slot - 1], x->id) == 0)
-            return refuse(x, "id", "'%.*s' appears twice (also opportunities[%zu].id)", SFSM_MAX_ID, x->id,
-                          slot - 1);
-    }
-    t->slots[h] = x->index + 1;
-    t->ids[x->index] = x->id;
-    return SFSM_OK;
+    size_t also = sfsm__id_set_add(t, x->id, x->index);
+    if (also == SIZE_MAX)
+        return SFSM_OK;
+    return refuse(x, "id", "'%.*s' appears twice (also opportunities[%zu].id)", SFSM_MAX_ID, x->id, also);
 }
 
 #define HEADER "{\n  \"format\": \"salesfsm-opportunities\",\n  \"version\": 1,\n  \"opportunities\": ["
@@ -713,11 +688,13 @@ int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, 
     exporter x;
     memset(&x, 0, sizeof x);
     x.p = e->p;
-    id_set ids = { NULL, 0, NULL };
+    sfsm__id_set ids = { NULL, 0, NULL };
     size_t written = 0;
     const char *id = l.ids.data;   /* stable from here on: the duplicate check keeps pointers into it */
-    if ((rc = id_set_init(&ids, l.count)))
+    if (sfsm__id_set_init(&ids, l.count)) {
+        rc = sfsm_error_set(SFSM_ENOMEM, "out of memory exporting %zu opportunities", l.count);
         l.count = 0;
+    }
     for (size_t i = 0; i < l.count; i++, id += strlen(id) + 1) {
         x.b.len = 0;
         x.b.failed = 0;
@@ -728,12 +705,11 @@ int sfsm_export_json(sfsm_engine *e, const sfsm_filter *f, sfsm_write_fn write, 
             rc = SFSM_OK;
             continue;
         }
-        if (rc || (rc = id_set_add(&ids, &x)) || (rc = write(x.b.data, x.b.len, ud)) != 0)
+        if (rc || (rc = id_unique(&ids, &x)) || (rc = write(x.b.data, x.b.len, ud)) != 0)
             break;
         written++;
     }
-    sfsm__free(ids.slots);
-    sfsm__free(ids.ids);
+    sfsm__id_set_free(&ids);
     sfsm__free(x.attrs);
     sfsm__buf_free(&x.changes);
     sfsm__buf_free(&x.b);

@@ -8,6 +8,7 @@
  * is written is exactly what was checked. Every message names the JSON path
  * of the fault: "opportunities[3].history[2].to: unknown stage 'quoteed'". */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "alloc.h"
 #include "engine_impl.h"
+#include "id_set.h"
 #include "store_impl.h"
 #include "json_text.h"
 #include "safe_int.h"
@@ -34,11 +36,9 @@ typedef struct importer {
     const sfsm_pipeline *p;    /* the engine's: names, pipeline and version are checked against it */
     sfsm_store *s;             /* written to when `write` is set */
     int write;                 /* 0: check only; 1: check and write (inside the caller's transaction) */
-    /* ids seen so far, for duplicates (open addressing, slot = index + 1);
-     * slots NULL: not checked. The ids must outlive the importer. */
-    size_t *slots;
-    size_t mask;
-    const char **ids;
+    /* ids seen so far, for duplicates; slots NULL: not checked. The ids
+     * must outlive the importer. */
+    sfsm__id_set ids;
     /* scratch for one record */
     sfsm_attr *attrs;
     size_t attrs_cap;
@@ -512,44 +512,22 @@ enum {
     O_ENTERED, O_PIPELINE, O_PIPELINE_VERSION, O_ATTRS, O_HISTORY, O_COUNT
 };
 
-static int import_ids_init(importer *im, size_t n)
-{
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    im->mask = cap - 1;
-    if (!(im->slots = sfsm__calloc(cap, sizeof *im->slots)) || !(im->ids = sfsm__calloc(n ? n : 1, sizeof *im->ids)))
-        return sfsm_error_set(SFSM_ENOMEM, "out of memory importing %zu opportunities", n);
-    return SFSM_OK;
-}
-
 /* The id must not have appeared earlier in the document. */
 static int import_id_unique(importer *im, const char *id, size_t i)
 {
-    size_t h = sfsm__hash(id, strlen(id)) & im->mask;
-    for (;; h = (h + 1) & im->mask) {
-        size_t slot = im->slots[h];
-        if (!slot)
-            break;
-        if (strcmp(im->ids[slot - 1], id) == 0) {
-            char path[PATH_SIZE];
-            snprintf(path, sizeof path, "opportunities[%zu].id", i);
-            return fail(SFSM_EINVAL, path, "'%s' appears twice (also opportunities[%zu].id)", id, slot - 1);
-        }
-    }
-    im->slots[h] = i + 1;
-    im->ids[i] = id;
-    return SFSM_OK;
+    size_t also = sfsm__id_set_add(&im->ids, id, i);
+    if (also == SIZE_MAX)
+        return SFSM_OK;
+    char path[PATH_SIZE];
+    snprintf(path, sizeof path, "opportunities[%zu].id", i);
+    return fail(SFSM_EINVAL, path, "'%s' appears twice (also opportunities[%zu].id)", id, also);
 }
 
 static void importer_free(importer *im)
 {
-    sfsm__free(im->slots);
-    sfsm__free(im->ids);
+    sfsm__id_set_free(&im->ids);
     sfsm__free(im->attrs);
     sfsm__free(im->change_attrs);
-    im->slots = NULL;
-    im->ids = NULL;
     im->attrs = im->change_attrs = NULL;
     im->attrs_cap = im->change_attrs_cap = 0;
 }
@@ -600,7 +578,7 @@ static int import_opp(importer *im, const cJSON *v, size_t i)
     join(mp, path, "id");
     if ((rc = get_text(m[O_ID], mp, REQUIRED, NONEMPTY, SFSM_MAX_ID, &r.id)))
         return rc;
-    if (!im->write && im->slots && (rc = import_id_unique(im, r.id, i)))
+    if (!im->write && im->ids.slots && (rc = import_id_unique(im, r.id, i)))
         return rc;
     /* before the names: another pipeline's document is unknown stages throughout */
     if ((rc = get_pipeline(im, m[O_PIPELINE], m[O_PIPELINE_VERSION], path, &r)))
@@ -778,16 +756,15 @@ int sfsm_import_json(sfsm_engine *e, const char *json, size_t len, size_t *count
         n++;
 
     /* 1. check everything */
-    if ((rc = import_ids_init(&im, n)))
+    if (sfsm__id_set_init(&im.ids, n)) {
+        rc = sfsm_error_set(SFSM_ENOMEM, "out of memory importing %zu opportunities", n);
         goto out;
+    }
     size_t i = 0;
     for (const cJSON *o = opps->child; o; o = o->next, i++)
         if ((rc = import_opp(&im, o, i)))
             goto out;
-    sfsm__free(im.slots);
-    sfsm__free(im.ids);
-    im.slots = NULL;
-    im.ids = NULL;
+    sfsm__id_set_free(&im.ids);
 
     /* 2. write it, all or nothing */
     if ((rc = sfsm__engine_begin_write(e)))
