@@ -107,8 +107,9 @@ int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const 
  * 1..2^53-1, currency three letters, at_ms within +-(2^53-1) like every
  * stored time, note UTF-8 <= SFSM_MAX_TEXT), team
  * membership (owner <= SFSM_MAX_TEXT, team <= SFSM_MAX_NAME, both
- * non-empty UTF-8), target (subject kind and name, period, amount
- * 0..2^53-1, currency). SFSM_OK or SFSM_ESTORAGE. */
+ * non-empty UTF-8), target (subject kind and name, period, amount >= 0
+ * up to INT64_MAX as sfsm_target_set allows and targets.h documents,
+ * currency). SFSM_OK or SFSM_ESTORAGE. */
 int sfsm__payment_check(const sfsm_payment *p);
 /* A payment (passed sfsm__payment_check) against its opportunity, whose
  * checked record has `currency`: the same currency, and all its payments
