@@ -23,9 +23,6 @@
 #include "record_check.h"
 #include "text.h"
 
-/* Names of the SFSM_FIELD_* bits, in bit order. */
-static const char *const field_names[] = { "amount", "customer", "owner", "title", "expected_close", "attrs" };
-
 static const char *kind_name(int kind)
 {
     switch (kind) {
@@ -497,11 +494,11 @@ static int format_entry(const sfsm_history_entry *h, void *ud)
     add_key(b, ENTRY_SEP, "fields");
     sfsm__buf_adds(b, "[");
     const char *sep = "";
-    for (unsigned bit = 0; bit < sizeof field_names / sizeof field_names[0]; bit++)
+    for (unsigned bit = 0; bit < SFSM__FIELD_COUNT; bit++)
         if (h->fields >> bit & 1u) {
             sfsm__buf_adds(b, sep);
             sfsm__buf_adds(b, "\"");
-            sfsm__buf_adds(b, field_names[bit]);
+            sfsm__buf_adds(b, sfsm__field_names[bit]);
             sfsm__buf_adds(b, "\"");
             sep = ", ";
         }

@@ -266,8 +266,6 @@ static int get_attrs(const cJSON *v, const char *path, sfsm_attr **scratch, size
 /* ---- history ---- */
 
 static const char *const kind_names[] = { "create", "transition", "update", "migrate" };   /* SFSM_HISTORY_* - 1 */
-static const char *const field_names[] = { "amount", "customer", "owner", "title", "expected_close", "attrs" };
-#define FIELD_COUNT (sizeof field_names / sizeof field_names[0])
 
 static int get_fields(const cJSON *v, const char *path, uint32_t *out)
 {
@@ -281,13 +279,13 @@ static int get_fields(const cJSON *v, const char *path, uint32_t *out)
         if (!cJSON_IsString(f))
             return fail(SFSM_EPARSE, fp, "expected a string, got %s", type_name(f));
         size_t k = 0;
-        while (k < FIELD_COUNT && strcmp(field_names[k], f->valuestring) != 0)
+        while (k < SFSM__FIELD_COUNT && strcmp(sfsm__field_names[k], f->valuestring) != 0)
             k++;
-        if (k == FIELD_COUNT)
+        if (k == SFSM__FIELD_COUNT)
             return fail(SFSM_EINVAL, fp, "unknown field '%.64s' (amount, customer, owner, title, expected_close or attrs)",
                         f->valuestring);
         if (bits >> k & 1u)
-            return fail(SFSM_EINVAL, fp, "field '%s' named twice", field_names[k]);
+            return fail(SFSM_EINVAL, fp, "field '%s' named twice", sfsm__field_names[k]);
         bits |= 1u << k;
     }
     *out = bits;
@@ -306,21 +304,13 @@ static const struct {
 };
 #define CHANGE_MEMBERS (sizeof change_members / sizeof change_members[0])
 
-static const char *field_name(uint32_t bit)
-{
-    for (size_t k = 0; k < FIELD_COUNT; k++)
-        if (bit == 1u << k)
-            return field_names[k];
-    return "?";
-}
-
 /* changes: null exactly when fields is empty; otherwise an object with the
  * new values of exactly the fields named (amount comes with currency). */
 static int check_changes(importer *im, const cJSON *v, const char *path, uint32_t fields)
 {
     if (cJSON_IsNull(v)) {
         if (fields)
-            return fail(SFSM_EINVAL, path, "null, but fields names '%s'", field_name(fields & -fields));
+            return fail(SFSM_EINVAL, path, "null, but fields names '%s'", sfsm__field_name(fields & -fields));
         return SFSM_OK;
     }
     if (!cJSON_IsObject(v))
@@ -339,7 +329,7 @@ static int check_changes(importer *im, const cJSON *v, const char *path, uint32_
             return fail(SFSM_EINVAL, path, "member '%s' appears twice", m->string);
         if (!(fields & change_members[k].bit))
             return fail(SFSM_EINVAL, path, "has '%s', but fields does not name '%s'", m->string,
-                        field_name(change_members[k].bit));
+                        sfsm__field_name(change_members[k].bit));
         seen[k] = m;
         join(mpath, path, m->string);
         int64_t i;
@@ -361,7 +351,7 @@ static int check_changes(importer *im, const cJSON *v, const char *path, uint32_
     for (size_t k = 0; k < CHANGE_MEMBERS; k++)
         if ((fields & change_members[k].bit) && !seen[k])
             return fail(SFSM_EINVAL, path, "missing '%s', though fields names '%s'", change_members[k].name,
-                        field_name(change_members[k].bit));
+                        sfsm__field_name(change_members[k].bit));
     return SFSM_OK;
 }
 

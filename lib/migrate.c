@@ -24,8 +24,7 @@ enum fit { FITS, VERSION_GAP, DAMAGE };
 
 static int name_ok(const char *s)
 {
-    size_t len = s ? strnlen(s, SFSM_MAX_NAME + 1) : 0;
-    return len > 0 && len <= SFSM_MAX_NAME && sfsm__utf8_valid(s, len);
+    return sfsm__text_fault(s, SFSM_MAX_NAME, 0, NULL) == SFSM_TEXT_OK;
 }
 
 static enum fit classify(const sfsm_pipeline *p, const char *pipeline, uint32_t version, const char *stage)

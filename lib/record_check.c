@@ -64,41 +64,21 @@ static int bad(const char *id, const char *fmt, ...)
     return sfsm_error_set(SFSM_ESTORAGE, "stored opportunity '%s': %s", sfsm__label(label, id), msg);
 }
 
-enum { REQUIRED = 0, NULLABLE = 1, EMPTY_OK = 2 };
+enum { REQUIRED = 0, NULLABLE = SFSM_TEXT_NULLABLE, EMPTY_OK = SFSM_TEXT_EMPTY_OK };
 
 /* 1 if s passes as text of at most max bytes; otherwise 0 and why says what
- * is wrong. */
+ * is wrong, worded for a stored text (sfsm__text_fault). */
 static int text_ok(const char *s, size_t max, int flags, char why[64])
 {
-    if (!s) {
-        if (flags & NULLABLE)
-            return 1;
-        snprintf(why, 64, "is missing (NULL)");
-        return 0;
+    size_t at = 0;
+    switch (sfsm__text_fault(s, max, flags, &at)) {
+    case SFSM_TEXT_OK: return 1;
+    case SFSM_TEXT_NULL: snprintf(why, 64, "is missing (NULL)"); break;
+    case SFSM_TEXT_EMPTY: snprintf(why, 64, "is empty%s", flags & NULLABLE ? " (NULL means none)" : ""); break;
+    case SFSM_TEXT_LONG: snprintf(why, 64, "is longer than %zu bytes", max); break;
+    default: snprintf(why, 64, "is not valid UTF-8 (byte %zu)", at); break;
     }
-    size_t len = strnlen(s, max + 1);
-    if (len == 0 && !(flags & EMPTY_OK)) {
-        snprintf(why, 64, "is empty%s", flags & NULLABLE ? " (NULL means none)" : "");
-        return 0;
-    }
-    if (len > max) {
-        snprintf(why, 64, "is longer than %zu bytes", max);
-        return 0;
-    }
-    size_t at = sfsm__utf8_check(s, len);
-    if (at != len) {
-        snprintf(why, 64, "is not valid UTF-8 (byte %zu)", at);
-        return 0;
-    }
-    return 1;
-}
-
-static int currency_ok(const char *c)
-{
-    for (int i = 0; i < 3; i++)
-        if (c[i] < 'A' || c[i] > 'Z')
-            return 0;
-    return c[3] == '\0';
+    return 0;
 }
 
 /* A version as the signed 64-bit column it came from would show it. */
@@ -143,7 +123,7 @@ int sfsm__record_check_amount(const sfsm_record *r)
     char label[SFSM_LABEL_SIZE];
     if (!in_range(r->amount, 0, SAFE))
         return bad(r->id, "amount: %lld is outside 0..%lld", (long long)r->amount, (long long)SAFE);
-    if (r->currency && !currency_ok(r->currency))
+    if (r->currency && !sfsm__currency_ok(r->currency))
         return bad(r->id, "currency: '%.16s' is not an ISO 4217 code (three letters A-Z)",
                    sfsm__label(label, r->currency));
     if (r->amount && !r->currency)
@@ -315,15 +295,6 @@ static const struct {
 enum { M_AMOUNT = SFSM__CH_AMOUNT, M_CURRENCY = SFSM__CH_CURRENCY, M_CUSTOMER = SFSM__CH_CUSTOMER,
        M_OWNER = SFSM__CH_OWNER, M_TITLE = SFSM__CH_TITLE, M_CLOSE = SFSM__CH_CLOSE, M_ATTRS = SFSM__CH_ATTRS };
 
-static const char *field_name(uint32_t bit)
-{
-    static const char *const names[] = { "amount", "customer", "owner", "title", "expected_close", "attrs" };
-    for (size_t k = 0; k < 6; k++)
-        if (bit == 1u << k)
-            return names[k];
-    return "?";
-}
-
 typedef struct cctx {
     const char *id;
     uint64_t version;
@@ -453,24 +424,20 @@ static const char *scan_member(const cctx *c, size_t k, const char *p, int *rc)
         *rc = *p == '"' ? not_json(c, p) : cbad(c, name, "expected a string or null");
         return NULL;
     }
-    if (k == M_CURRENCY && !esc) {
-        if (len != 3 || p[1] < 'A' || p[1] > 'Z' || p[2] < 'A' || p[2] > 'Z' || p[3] < 'A' || p[3] > 'Z') {
-            *rc = cbad(c, name, "not an ISO 4217 code (three letters A-Z)");
-            return NULL;
+    if (k == M_CURRENCY) {
+        /* the text (escapes decoded: \u0043 is C) against the one rule; a
+         * fourth character, one outside ASCII or \u0000 fails it. Without
+         * escapes the bytes are taken as they are: they may not be UTF-8. */
+        char code[5] = "";
+        if (!esc) {
+            memcpy(code, p + 1, len < 4 ? len : 4);
+        } else {
+            const char *s = p + 1;
+            long cp;
+            for (size_t i = 0; i < 4 && (cp = next_cp(&s)) >= 0; i++)
+                code[i] = cp > 0 && cp < 0x80 ? (char)cp : '?';
         }
-    } else if (k == M_CURRENCY) {
-        char code[4] = "";
-        const char *s = p + 1;
-        long cp;
-        for (size_t i = 0; (cp = next_cp(&s)) >= 0; i++)
-            if (i >= 3 || cp < 'A' || cp > 'Z') {
-                code[0] = '\0';
-                break;
-            } else {
-                code[i] = (char)cp;
-                code[i + 1] = '\0';
-            }
-        if (strlen(code) != 3) {
+        if (!sfsm__currency_ok(code)) {
             *rc = cbad(c, name, "not an ISO 4217 code (three letters A-Z)");
             return NULL;
         }
@@ -493,7 +460,7 @@ int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const 
     cctx c = { id, version, changes, out };
     if (!changes) {
         if (fields)
-            return cbad(&c, NULL, "NULL, but fields names '%s'", field_name(fields & -fields));
+            return cbad(&c, NULL, "NULL, but fields names '%s'", sfsm__field_name(fields & -fields));
         return SFSM_OK;
     }
     if (!fields)
@@ -526,7 +493,7 @@ int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const 
                 return cbad(&c, NULL, "member '%s' appears twice", members[k].name);
             if (!(fields & members[k].bit))
                 return cbad(&c, NULL, "has '%s', but fields does not name '%s'", members[k].name,
-                            field_name(members[k].bit));
+                            sfsm__field_name(members[k].bit));
             seen |= 1u << k;
             p = skip_ws(q);
             if (*p++ != ':')
@@ -549,7 +516,7 @@ int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const 
     for (size_t k = 0; k < MEMBER_COUNT; k++)
         if ((fields & members[k].bit) && !(seen >> k & 1u))
             return cbad(&c, NULL, "missing '%s', though fields names '%s'", members[k].name,
-                        field_name(members[k].bit));
+                        sfsm__field_name(members[k].bit));
     if (out)
         out->seen = seen;
     return SFSM_OK;
@@ -648,7 +615,7 @@ int sfsm__payment_check(const sfsm_payment *p)
     if (!in_range(p->amount, 1, SAFE))
         return bad(p->opp_id, "payment %llu: amount: %lld is outside 1..%lld", seq, (long long)p->amount,
                    (long long)SAFE);
-    if (!p->currency || !currency_ok(p->currency))
+    if (!sfsm__currency_ok(p->currency))
         return bad(p->opp_id, "payment %llu: currency: '%s' is not an ISO 4217 code (three letters A-Z)", seq,
                    sfsm__label(label, p->currency));
     if (!in_range(p->at_ms, -SAFE, SAFE))
@@ -686,34 +653,5 @@ int sfsm__team_check(const char *owner, const char *team)
     if (!text_ok(team, SFSM_MAX_NAME, REQUIRED, why))
         return sfsm_error_set(SFSM_ESTORAGE, "stored team membership of owner '%s': team %s",
                               sfsm__label(label, owner), why);
-    return SFSM_OK;
-}
-
-int sfsm__target_check(const sfsm_target *t)
-{
-    char why[64], label[SFSM_LABEL_SIZE];
-    const char *kind = t->subject_kind == SFSM_SUBJECT_OWNER ? "owner"
-                       : t->subject_kind == SFSM_SUBJECT_TEAM ? "team"
-                                                              : NULL;
-    if (!kind)
-        return sfsm_error_set(SFSM_ESTORAGE, "stored target of '%s': subject_kind: %d is not a subject kind",
-                              sfsm__label(label, t->subject), (int)t->subject_kind);
-    if (!text_ok(t->subject, t->subject_kind == SFSM_SUBJECT_OWNER ? SFSM_MAX_TEXT : SFSM_MAX_NAME, REQUIRED, why))
-        return sfsm_error_set(SFSM_ESTORAGE, "stored target of a %s: subject %s", kind, why);
-    sfsm__label(label, t->subject);
-    if (sfsm__period_check("period", &t->period)) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
-        return sfsm_error_set(SFSM_ESTORAGE, "stored target of %s '%s': %s", kind, label, msg);
-    }
-    if (t->amount < 0)
-        return sfsm_error_set(SFSM_ESTORAGE, "stored target of %s '%s': amount: %lld is negative", kind, label,
-                              (long long)t->amount);
-    if (!t->currency || !currency_ok(t->currency)) {
-        char cl[SFSM_LABEL_SIZE];
-        return sfsm_error_set(SFSM_ESTORAGE,
-                              "stored target of %s '%s': currency: '%s' is not an ISO 4217 code (three letters A-Z)",
-                              kind, label, sfsm__label(cl, t->currency));
-    }
     return SFSM_OK;
 }

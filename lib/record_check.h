@@ -118,6 +118,6 @@ int sfsm__payment_check(const sfsm_payment *p);
 int sfsm__payment_check_currency(const sfsm_payment *p, const char *currency);
 int sfsm__payments_check_sum(const char *id, int64_t sum, int64_t amount, const char *currency);
 int sfsm__team_check(const char *owner, const char *team);
-int sfsm__target_check(const sfsm_target *t);
+int sfsm__target_check(const sfsm_target *t);   /* in targets.c: sfsm_target_set's own check */
 
 #endif

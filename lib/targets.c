@@ -1,5 +1,6 @@
 /* Teams, sales targets and payments (targets.h), kept in the engine's store
  * through the version-3 members of the storage interface. */
+#include <stdio.h>
 #include <string.h>
 
 #include <salesfsm/engine.h>
@@ -49,18 +50,23 @@ int sfsm_team_set(sfsm_engine *e, const char *owner, const char *team)
     return finish(s, s->ops.team_put(s->backend, owner, team));
 }
 
-typedef struct checked_team {
-    sfsm_team_cb cb;
+/* A listing's callback behind the check of each row: bad keeps the check's
+ * error apart from what cb returns. */
+typedef struct checked {
+    union {
+        sfsm_team_cb team;
+        sfsm_target_cb target;
+    } cb;
     void *ud;
     int bad;
-} checked_team;
+} checked;
 
 static int check_team(const char *owner, const char *team, void *ud)
 {
-    checked_team *c = ud;
+    checked *c = ud;
     if ((c->bad = sfsm__team_check(owner, team)))
         return c->bad;
-    return c->cb(owner, team, c->ud);
+    return c->cb.team(owner, team, c->ud);
 }
 
 int sfsm_team_list(sfsm_engine *e, const char *team, sfsm_team_cb cb, void *ud)
@@ -76,7 +82,7 @@ int sfsm_team_list(sfsm_engine *e, const char *team, sfsm_team_cb cb, void *ud)
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    checked_team c = { cb, ud, 0 };
+    checked c = { .cb.team = cb, .ud = ud };
     rc = s->ops.team_scan(s->backend, team, check_team, &c);
     s->in_callback--;
     if (c.bad)
@@ -104,6 +110,20 @@ static int check_target(const sfsm_target *t)
     if (t->amount < 0)
         return sfsm_error_set(SFSM_EINVAL, "amount: %lld is negative (a target is >= 0)", (long long)t->amount);
     return sfsm__check_currency(t->currency);
+}
+
+/* A stored target passes the rules of one given to sfsm_target_set: the
+ * same check, its message kept and named as the store's. */
+int sfsm__target_check(const sfsm_target *t)
+{
+    if (check_target(t) == SFSM_OK)
+        return SFSM_OK;
+    char msg[512], label[SFSM_LABEL_SIZE];
+    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
+    const char *kind = t->subject_kind == SFSM_SUBJECT_OWNER ? "owner "
+                       : t->subject_kind == SFSM_SUBJECT_TEAM ? "team "
+                                                              : "";
+    return sfsm_error_set(SFSM_ESTORAGE, "stored target of %s'%s': %s", kind, sfsm__label(label, t->subject), msg);
 }
 
 int sfsm_target_set(sfsm_engine *e, const sfsm_target *t)
@@ -202,18 +222,12 @@ int sfsm_target_split(sfsm_engine *e, const sfsm_target *annual, sfsm_period_kin
     return finish(s, rc);
 }
 
-typedef struct checked_target {
-    sfsm_target_cb cb;
-    void *ud;
-    int bad;
-} checked_target;
-
 static int check_stored_target(const sfsm_target *t, void *ud)
 {
-    checked_target *c = ud;
+    checked *c = ud;
     if ((c->bad = sfsm__target_check(t)))
         return c->bad;
-    return c->cb(t, c->ud);
+    return c->cb.target(t, c->ud);
 }
 
 int sfsm_target_list(sfsm_engine *e, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb,
@@ -233,7 +247,7 @@ int sfsm_target_list(sfsm_engine *e, sfsm_subject_kind kind, const char *subject
     if ((rc = sfsm__store_enter(s)))
         return rc;
     s->in_callback++;
-    checked_target c = { cb, ud, 0 };
+    checked c = { .cb.target = cb, .ud = ud };
     rc = s->ops.target_scan(s->backend, subject ? kind : SFSM_SUBJECT_OWNER, subject, year, check_stored_target, &c);
     s->in_callback--;
     if (c.bad)

@@ -7,6 +7,7 @@
 #include <salesfsm/common.h>
 
 #include "alloc.h"
+#include "record_check.h"   /* sfsm__label */
 
 int sfsm__utf8_valid(const char *str, size_t len)
 {
@@ -60,41 +61,74 @@ size_t sfsm__utf8_check(const char *str, size_t len)
     return len;
 }
 
-static int check(const char *what, const char *s, size_t max, int required)
+int sfsm__text_fault(const char *s, size_t max, int flags, size_t *at)
 {
-    if (!s || !*s) {
-        if (!required)
-            return SFSM_OK;
-        return sfsm_error_set(SFSM_EINVAL, "%s: must not be %s", what, s ? "empty" : "NULL");
-    }
+    if (!s)
+        return flags & SFSM_TEXT_NULLABLE ? SFSM_TEXT_OK : SFSM_TEXT_NULL;
     size_t len = strnlen(s, max + 1);
+    if (len == 0)
+        return flags & SFSM_TEXT_EMPTY_OK ? SFSM_TEXT_OK : SFSM_TEXT_EMPTY;
     if (len > max)
-        return sfsm_error_set(SFSM_EINVAL, "%s: longer than %zu bytes", what, max);
-    if (!sfsm__utf8_valid(s, len))
-        return sfsm_error_set(SFSM_EINVAL, "%s: not valid UTF-8", what);
-    return SFSM_OK;
+        return SFSM_TEXT_LONG;
+    size_t bad = sfsm__utf8_check(s, len);
+    if (at)
+        *at = bad;
+    return bad == len ? SFSM_TEXT_OK : SFSM_TEXT_UTF8;
+}
+
+static int check(const char *what, const char *s, size_t max, int flags)
+{
+    switch (sfsm__text_fault(s, max, flags, NULL)) {
+    case SFSM_TEXT_OK: return SFSM_OK;
+    case SFSM_TEXT_NULL: return sfsm_error_set(SFSM_EINVAL, "%s: must not be NULL", what);
+    case SFSM_TEXT_EMPTY: return sfsm_error_set(SFSM_EINVAL, "%s: must not be empty", what);
+    case SFSM_TEXT_LONG: return sfsm_error_set(SFSM_EINVAL, "%s: longer than %zu bytes", what, max);
+    default: return sfsm_error_set(SFSM_EINVAL, "%s: not valid UTF-8", what);
+    }
 }
 
 int sfsm__check_name(const char *what, const char *s, size_t max)
 {
-    return check(what, s, max, 1);
+    return check(what, s, max, 0);
 }
 
 int sfsm__check_text(const char *what, const char *s, size_t max)
 {
-    return check(what, s, max, 0);
+    return check(what, s, max, SFSM_TEXT_NULLABLE | SFSM_TEXT_EMPTY_OK);
+}
+
+int sfsm__currency_ok(const char *c)
+{
+    if (!c)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        if (c[i] < 'A' || c[i] > 'Z')
+            return 0;
+    return c[3] == '\0';
 }
 
 int sfsm__check_currency(const char *c)
 {
     if (!c)
         return sfsm_error_set(SFSM_EINVAL, "currency: must not be NULL");
-    for (int i = 0; i < 3; i++)
-        if (c[i] < 'A' || c[i] > 'Z')
-            return sfsm_error_set(SFSM_EINVAL, "currency '%.8s': not an ISO 4217 code (three letters A-Z)", c);
-    if (c[3] != '\0')
-        return sfsm_error_set(SFSM_EINVAL, "currency '%.8s': not an ISO 4217 code (three letters A-Z)", c);
+    if (!sfsm__currency_ok(c))
+    {
+        char label[SFSM_LABEL_SIZE];
+        return sfsm_error_set(SFSM_EINVAL, "currency: '%s' is not an ISO 4217 code (three letters A-Z)",
+                              sfsm__label(label, c));
+    }
     return SFSM_OK;
+}
+
+const char *const sfsm__field_names[SFSM__FIELD_COUNT] = { "amount", "customer", "owner",
+                                                           "title",  "expected_close", "attrs" };
+
+const char *sfsm__field_name(uint32_t bit)
+{
+    for (size_t k = 0; k < SFSM__FIELD_COUNT; k++)
+        if (bit == 1u << k)
+            return sfsm__field_names[k];
+    return "?";
 }
 
 uint32_t sfsm__hash(const char *s, size_t len)
