@@ -500,7 +500,7 @@ static void test_corrupt_changes(void **state)
         "{\"amount\":900000}",
         "{\"amount\":900000,\"currency\":\"CNY\",\"owner\":\"x\"}",
         "{\"amount\":900000,\"currency\":\"C\xffY\"}",
-        "{\"amount\":9.5e5,\"currency\":\"CNY\"}",
+        "{\"amount\":9.5e0,\"currency\":\"CNY\"}",   /* 9.5: 9.5e5 is the integer 950000 */
         "[900000]",
     };
     for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
