@@ -117,8 +117,6 @@ static int canon_string(canon *c)
     }
     if (t->failed)
         return canon_fail(c, "out of memory");
-    if (!sfsm__utf8_valid(t->data, t->len))
-        return canon_fail(c, "string is not valid UTF-8");
     sfsm__buf_add_json_string(c->out, t->len ? t->data : "");
     return 0;
 }
@@ -257,7 +255,7 @@ static const char *json_canon_object(const char *text, sfsm_buf *out)
 
 typedef struct exporter {
     sfsm_buf b;          /* the text of the opportunity being formatted */
-    sfsm_buf changes;    /* one entry's changes, canonical and NUL-terminated: checked, then written */
+    sfsm_buf changes;    /* one entry's changes (checked) in canonical form */
     const sfsm_pipeline *p;   /* the engine's: names, pipeline and version are checked against it */
     const char *id;      /* its id (for messages) */
     size_t index;        /* its place in the document (for the JSON paths in messages) */
@@ -293,59 +291,56 @@ static int refuse(exporter *x, const char *path, const char *fmt, ...)
                                   sfsm__label(label, x->id), x->index, *path ? "." : "", path, why);
 }
 
-/* The same for a refusal of the load checks (record_check.h), whose
- * messages read "stored opportunity '<id>': [history version <v>: ]<member>:
- * <why>": re-labelled with the member's JSON path,
- * "opportunities[<i>][.history[<v - 1>]].<member>". */
+/* The same for a refusal of the load checks (record_check.h), from the
+ * fault they record: "opportunity '<id>'[, history version <v>]: stored
+ * <member> <what is wrong> (the import would refuse
+ * opportunities[<i>][.history[<v - 1>]].<member>)". */
 static int refuse_check(exporter *x)
 {
-    char label[SFSM_LABEL_SIZE], msg[1024], prefix[SFSM_LABEL_SIZE + 32], path[128] = "";
-    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
-    int n = snprintf(prefix, sizeof prefix, "stored opportunity '%s': ", sfsm__label(label, x->id));
-    const char *rest = msg;
-    if (n > 0 && strncmp(msg, prefix, (size_t)n) == 0)
-        rest += n;
-    unsigned long long v;
-    int used = 0;
-    if (sscanf(rest, "history version %llu: %n", &v, &used) == 1 && used > 0 && v > 0) {
-        snprintf(path, sizeof path, "history[%llu]", v - 1);
-        rest += used;
+    const sfsm__fault *f = sfsm__check_fault();
+    char label[SFSM_LABEL_SIZE], at[48] = "", path[96] = "", what[1100];
+    const char *msg = sfsm_errmsg();   /* read into `what` before the message is replaced */
+    const char *why = f->why_at < strlen(msg) ? msg + f->why_at : "";
+    if (f->version) {
+        snprintf(at, sizeof at, ", history version %llu", (unsigned long long)f->version);
+        snprintf(path, sizeof path, ".history[%llu]", (unsigned long long)f->version - 1);
     }
-    const char *colon = strstr(rest, ": ");
-    size_t m = colon ? (size_t)(colon - rest) : 0;
-    if (colon && m && m < 48 && !memchr(rest, ' ', m)) {
-        size_t k = strlen(path);
-        snprintf(path + k, sizeof path - k, "%s%.*s", k ? "." : "", (int)m, rest);
-        rest = colon + 2;
+    if (*f->member) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, ".%s", f->member);
     }
-    return refuse(x, path, "%s", rest);
+    switch (f->code) {
+    case SFSM__FAULT_IS:
+        snprintf(what, sizeof what, "%s %s", f->member, why);
+        break;
+    case SFSM__FAULT_KIND:
+        snprintf(what, sizeof what, "kind: unknown kind %lld (create 1, transition 2, update 3, migrate 4)", f->value);
+        break;
+    case SFSM__FAULT_BITS:
+        snprintf(what, sizeof what, "fields: unknown field bits 0x%llx", (unsigned long long)f->value & ~SFSM_FIELD_ALL);
+        break;
+    case SFSM__FAULT_NO_KEY:
+    case SFSM__FAULT_NO_VALUE:
+        snprintf(what, sizeof what, "attribute %lld has no %s", f->value, f->code == SFSM__FAULT_NO_KEY ? "key" : "value");
+        break;
+    default:
+        snprintf(what, sizeof what, "%s%s%s", f->member, *f->member ? ": " : "", why);
+        break;
+    }
+    return x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%s'%s: stored %s (the import would refuse opportunities[%zu]%s)",
+                                  sfsm__label(label, x->id), at, what, x->index, path);
 }
 
 /* Stops a history read once the entries up to the record's version are out. */
 #define HISTORY_DONE 1
 
-/* A stored string as a JSON string, or null. Text that is not UTF-8 cannot
- * be carried by a JSON document: the export fails naming where it is. */
-static void add_text(exporter *x, const char *s, const char *what, uint64_t entry)
+/* A stored string (checked: UTF-8) as a JSON string, or null. */
+static void add_text(sfsm_buf *b, const char *s)
 {
-    if (!s) {
-        sfsm__buf_adds(&x->b, "null");
-        return;
-    }
-    if (!sfsm__utf8_valid(s, strlen(s))) {
-        if (!x->rc) {
-            if (entry)
-                x->rc = sfsm_error_set(SFSM_ESTORAGE,
-                                       "opportunity '%.*s', history version %llu: stored %s is not valid UTF-8",
-                                       SFSM_MAX_ID, x->id, (unsigned long long)entry, what);
-            else
-                x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s': stored %s is not valid UTF-8", SFSM_MAX_ID,
-                                       x->id, what);
-        }
-        sfsm__buf_adds(&x->b, "null");
-        return;
-    }
-    sfsm__buf_add_json_string(&x->b, s);
+    if (s)
+        sfsm__buf_add_json_string(b, s);
+    else
+        sfsm__buf_adds(b, "null");
 }
 
 /* The members of a record go one to a line after its "id"; those of a
@@ -362,12 +357,10 @@ static void add_key(sfsm_buf *b, const char *sep, const char *name)
     sfsm__buf_adds(b, "\": ");
 }
 
-/* A text member. Its name also names it in the message if it is not UTF-8;
- * entry is the history version it belongs to, 0 for the record. */
-static void add_text_member(exporter *x, const char *sep, const char *name, const char *value, uint64_t entry)
+static void add_text_member(sfsm_buf *b, const char *sep, const char *name, const char *value)
 {
-    add_key(&x->b, sep, name);
-    add_text(x, value, name, entry);
+    add_key(b, sep, name);
+    add_text(b, value);
 }
 
 static void add_i64_member(sfsm_buf *b, const char *sep, const char *name, int64_t v)
@@ -382,54 +375,55 @@ static void add_u64_member(sfsm_buf *b, const char *sep, const char *name, uint6
     add_u64(b, v);
 }
 
+/* Keys in byte order; a missing key (a fault the check names) first. */
 static int cmp_attr(const void *a, const void *b)
 {
-    return strcmp(((const sfsm_attr *)a)->key, ((const sfsm_attr *)b)->key);
+    const char *x = ((const sfsm_attr *)a)->key, *y = ((const sfsm_attr *)b)->key;
+    return x && y ? strcmp(x, y) : (x != NULL) - (y != NULL);
 }
 
-/* Formats r; its attributes are left sorted in x->attrs. The caller has
- * seen to it that attr_count is within limits and attrs is set. */
+/* r's attributes, sorted, into x->attrs: backends hand them back sorted;
+ * sort anyway so that the document does not depend on the backend's
+ * collation. The caller has seen to it that attr_count is within limits and
+ * attrs is set. */
+static int sort_attrs(exporter *x, const sfsm_record *r)
+{
+    if (!r->attr_count)
+        return SFSM_OK;
+    if (sfsm__grow((void **)&x->attrs, &x->attrs_cap, r->attr_count, sizeof *x->attrs))
+        return sfsm_error_set(SFSM_ENOMEM, "out of memory exporting opportunity '%.*s'", SFSM_MAX_ID, x->id);
+    memcpy(x->attrs, r->attrs, r->attr_count * sizeof *x->attrs);
+    qsort(x->attrs, r->attr_count, sizeof *x->attrs, cmp_attr);
+    return SFSM_OK;
+}
+
+/* Formats r (checked), its attributes from x->attrs. */
 static void format_record(exporter *x, const sfsm_record *r)
 {
     sfsm_buf *b = &x->b;
     sfsm__buf_adds(b, "{");
-    add_text_member(x, "\n      ", "id", r->id, 0);
-    add_text_member(x, RECORD_SEP, "stage", r->stage, 0);
+    add_text_member(b, "\n      ", "id", r->id);
+    add_text_member(b, RECORD_SEP, "stage", r->stage);
     add_u64_member(b, RECORD_SEP, "version", r->version);
     add_i64_member(b, RECORD_SEP, "amount", r->amount);
-    add_text_member(x, RECORD_SEP, "currency", r->currency, 0);
-    add_text_member(x, RECORD_SEP, "customer", r->customer, 0);
-    add_text_member(x, RECORD_SEP, "owner", r->owner, 0);
-    add_text_member(x, RECORD_SEP, "title", r->title, 0);
+    add_text_member(b, RECORD_SEP, "currency", r->currency);
+    add_text_member(b, RECORD_SEP, "customer", r->customer);
+    add_text_member(b, RECORD_SEP, "owner", r->owner);
+    add_text_member(b, RECORD_SEP, "title", r->title);
     add_i64_member(b, RECORD_SEP, "expected_close_ms", r->expected_close_ms);
     add_i64_member(b, RECORD_SEP, "created_ms", r->created_ms);
     add_i64_member(b, RECORD_SEP, "updated_ms", r->updated_ms);
     add_i64_member(b, RECORD_SEP, "stage_entered_ms", r->stage_entered_ms);
-    add_text_member(x, RECORD_SEP, "pipeline", r->pipeline, 0);
+    add_text_member(b, RECORD_SEP, "pipeline", r->pipeline);
     add_u64_member(b, RECORD_SEP, "pipeline_version", r->pipeline_version);
     add_key(b, RECORD_SEP, "attrs");
     sfsm__buf_adds(b, "{");
     if (r->attr_count) {
-        if (sfsm__grow((void **)&x->attrs, &x->attrs_cap, r->attr_count, sizeof *x->attrs)) {
-            b->failed = 1;
-            return;
-        }
-        for (size_t k = 0; k < r->attr_count; k++) {
-            x->attrs[k] = r->attrs[k];
-            if ((!x->attrs[k].key || !x->attrs[k].value) && !x->rc)
-                x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s': stored attribute %zu has no %s",
-                                       SFSM_MAX_ID, x->id, k, x->attrs[k].key ? "value" : "key");
-        }
-        if (x->rc)
-            return;
-        /* Backends hand attributes back sorted; sort anyway so that the
-         * document does not depend on the backend's collation. */
-        qsort(x->attrs, r->attr_count, sizeof *x->attrs, cmp_attr);
         for (size_t k = 0; k < r->attr_count; k++) {
             sfsm__buf_adds(b, k ? ",\n        " : "\n        ");
-            add_text(x, x->attrs[k].key, "attribute key", 0);
+            add_text(b, x->attrs[k].key);
             sfsm__buf_adds(b, ": ");
-            add_text(x, x->attrs[k].value, "attribute value", 0);
+            add_text(b, x->attrs[k].value);
         }
         sfsm__buf_adds(b, "\n      ");
     }
@@ -468,29 +462,26 @@ static int format_entry(const sfsm_history_entry *h, void *ud)
     exporter *x = ud;
     if (h->version > x->version)
         return HISTORY_DONE;   /* committed after the record was read */
+    /* the import's rules for an entry (record_check.h) first, then its
+     * names; what is written has passed them */
+    if (sfsm__history_check_entry(&x->hist, h))
+        return refuse_check(x);
+    check_names(x, h);
     sfsm_buf *b = &x->b;
-    const char *kind = kind_name(h->kind);
-    if (!kind)
-        return x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s', history version %llu: unknown kind %d",
-                                      SFSM_MAX_ID, x->id, (unsigned long long)h->version, h->kind);
-    if (h->fields & ~SFSM_FIELD_ALL)
-        return x->rc = sfsm_error_set(SFSM_ESTORAGE,
-                                      "opportunity '%.*s', history version %llu: unknown field bits 0x%x", SFSM_MAX_ID,
-                                      x->id, (unsigned long long)h->version, (unsigned)h->fields);
     sfsm__buf_adds(b, x->entries ? ",\n        {\"version\": " : "\n        {\"version\": ");
     x->entries++;
     add_u64(b, h->version);
     add_i64_member(b, ENTRY_SEP, "at_ms", h->at_ms);
     add_key(b, ENTRY_SEP, "kind");
     sfsm__buf_adds(b, "\"");
-    sfsm__buf_adds(b, kind);
+    sfsm__buf_adds(b, kind_name(h->kind));
     sfsm__buf_adds(b, "\"");
-    add_text_member(x, ENTRY_SEP, "event", h->event, h->version);
-    add_text_member(x, ENTRY_SEP, "from", h->from, h->version);
-    add_text_member(x, ENTRY_SEP, "to", h->to, h->version);
-    add_text_member(x, ENTRY_SEP, "actor", h->actor, h->version);
-    add_text_member(x, ENTRY_SEP, "role", h->role, h->version);
-    add_text_member(x, ENTRY_SEP, "note", h->note, h->version);
+    add_text_member(b, ENTRY_SEP, "event", h->event);
+    add_text_member(b, ENTRY_SEP, "from", h->from);
+    add_text_member(b, ENTRY_SEP, "to", h->to);
+    add_text_member(b, ENTRY_SEP, "actor", h->actor);
+    add_text_member(b, ENTRY_SEP, "role", h->role);
+    add_text_member(b, ENTRY_SEP, "note", h->note);
     add_key(b, ENTRY_SEP, "fields");
     sfsm__buf_adds(b, "[");
     const char *sep = "";
@@ -503,32 +494,22 @@ static int format_entry(const sfsm_history_entry *h, void *ud)
             sep = ", ";
         }
     sfsm__buf_adds(b, "], \"changes\": ");
-    sfsm_history_entry e = *h;   /* as written: the changes in canonical form */
     if (!h->changes) {
         sfsm__buf_adds(b, "null");
     } else {
         sfsm_buf *c = &x->changes;
         c->len = 0;
         const char *why = json_canon_object(h->changes, c);
-        if (why)
-            return x->rc = sfsm_error_set(SFSM_ESTORAGE,
-                                          "opportunity '%.*s', history version %llu: stored changes are not a JSON "
-                                          "object (%s)",
-                                          SFSM_MAX_ID, x->id, (unsigned long long)h->version, why);
-        sfsm__buf_add(c, "", 1);
         if (c->failed)
             return x->rc = sfsm_error_set(SFSM_ENOMEM, "out of memory exporting opportunity '%.*s'", SFSM_MAX_ID,
                                           x->id);
-        sfsm__buf_add(b, c->data, c->len - 1);
-        e.changes = c->data;
+        if (why)   /* not after the check: a canonical form for all it accepts */
+            return x->rc = sfsm_error_set(SFSM_ESTORAGE, "opportunity '%.*s', history version %llu: stored changes "
+                                          "cannot be written (%s)", SFSM_MAX_ID, x->id,
+                                          (unsigned long long)h->version, why);
+        sfsm__buf_add(b, c->data, c->len);
     }
     sfsm__buf_adds(b, "}");
-    if (x->rc)
-        return x->rc;
-    /* the import's rules for an entry (record_check.h), and its names */
-    if (sfsm__history_check_entry(&x->hist, &e))
-        return refuse_check(x);
-    check_names(x, h);
     return SFSM_OK;
 }
 
@@ -617,14 +598,11 @@ static int format_opportunity(sfsm_store *s, const char *id, exporter *x)
                                 sfsm__label(label, id), sfsm__label(other, rec.id));
         else if (rec.attr_count > SFSM_MAX_ATTRS || (rec.attr_count && !rec.attrs))
             rc = sfsm__record_check(x->p, &rec) ? refuse_check(x) : refuse(x, "attrs", "cannot be read");
-        if (rc == SFSM_OK) {
-            format_record(x, &rec);   /* copies every string before the backend's next call */
-            rc = x->rc;
-        }
-        if (rc == SFSM_OK && !x->b.failed) {
+        else if ((rc = sort_attrs(x, &rec)) == SFSM_OK) {
             sfsm_record sorted = rec;
             sorted.attrs = x->attrs;
-            rc = check_record(x, &sorted);
+            if ((rc = check_record(x, &sorted)) == SFSM_OK)
+                format_record(x, &rec);   /* copies every string before the backend's next call */
         }
         if (rc == SFSM_OK && !x->b.failed) {
             rc = sfsm__store_history(s, id, format_entry, x);

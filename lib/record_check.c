@@ -64,6 +64,40 @@ static int bad(const char *id, const char *fmt, ...)
     return sfsm_error_set(SFSM_ESTORAGE, "stored opportunity '%s': %s", sfsm__label(label, id), msg);
 }
 
+static _Thread_local sfsm__fault t_fault;
+
+const sfsm__fault *sfsm__check_fault(void)
+{
+    return &t_fault;
+}
+
+/* The same for a fault of a record or history entry, also recorded as data
+ * (sfsm__check_fault): "stored opportunity '<id>': [history version <v>: ]
+ * [<member>: ]<why>". */
+static int fbad(const char *id, uint64_t version, const char *member, int code, long long value, const char *fmt, ...)
+    SFSM_PRINTF(6, 7);
+
+static int fbad(const char *id, uint64_t version, const char *member, int code, long long value, const char *fmt, ...)
+{
+    char label[SFSM_LABEL_SIZE], msg[1024], at[48] = "";
+    if (version)
+        snprintf(at, sizeof at, "history version %llu: ", (unsigned long long)version);
+    int n = snprintf(msg, sizeof msg, "stored opportunity '%s': %s%s%s", sfsm__label(label, id), at, member,
+                     *member ? ": " : "");
+    size_t why = n > 0 && (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + why, sizeof msg - why, fmt, ap);
+    va_end(ap);
+    sfsm__fault *f = &t_fault;
+    f->version = version;
+    snprintf(f->member, sizeof f->member, "%s", member);
+    f->code = code;
+    f->value = value;
+    f->why_at = why;
+    return sfsm_error_set(SFSM_ESTORAGE, "%s", msg);
+}
+
 enum { REQUIRED = 0, NULLABLE = SFSM_TEXT_NULLABLE, EMPTY_OK = SFSM_TEXT_EMPTY_OK };
 
 /* 1 if s passes as text of at most max bytes; otherwise 0 and why says what
@@ -98,21 +132,26 @@ static int check_attrs(const sfsm_record *r)
 {
     char why[64], label[SFSM_LABEL_SIZE];
     if (r->attr_count > SFSM_MAX_ATTRS)
-        return bad(r->id, "attrs: %zu attributes, more than the %d allowed", r->attr_count, SFSM_MAX_ATTRS);
+        return fbad(r->id, 0, "attrs", SFSM__FAULT_SAYS, 0, "%zu attributes, more than the %d allowed", r->attr_count,
+                    SFSM_MAX_ATTRS);
     if (r->attr_count && !r->attrs)
-        return bad(r->id, "attrs: %zu attributes, but none handed back", r->attr_count);
+        return fbad(r->id, 0, "attrs", SFSM__FAULT_SAYS, 0, "%zu attributes, but none handed back", r->attr_count);
     for (size_t k = 0; k < r->attr_count; k++) {
         const sfsm_attr *a = &r->attrs[k];
         if (!text_ok(a->key, SFSM_MAX_NAME, REQUIRED, why))
-            return bad(r->id, "attrs: key %zu %s", k, why);
+            return fbad(r->id, 0, "attrs", a->key ? SFSM__FAULT_SAYS : SFSM__FAULT_NO_KEY, (long long)k, "key %zu %s",
+                        k, why);
         if (!text_ok(a->value, SFSM_MAX_TEXT, EMPTY_OK, why))
-            return bad(r->id, "attrs: the value of '%s' %s", sfsm__label(label, a->key), why);
+            return fbad(r->id, 0, "attrs", a->value ? SFSM__FAULT_SAYS : SFSM__FAULT_NO_VALUE, (long long)k,
+                        "the value of '%s' %s", sfsm__label(label, a->key), why);
         if (k > 0) {
             int c = strcmp(r->attrs[k - 1].key, a->key);
             if (c == 0)
-                return bad(r->id, "attrs: key '%s' appears twice", sfsm__label(label, a->key));
+                return fbad(r->id, 0, "attrs", SFSM__FAULT_SAYS, 0, "key '%s' appears twice",
+                            sfsm__label(label, a->key));
             if (c > 0)
-                return bad(r->id, "attrs: key '%s' is out of order (keys come sorted)", sfsm__label(label, a->key));
+                return fbad(r->id, 0, "attrs", SFSM__FAULT_SAYS, 0, "key '%s' is out of order (keys come sorted)",
+                            sfsm__label(label, a->key));
         }
     }
     return SFSM_OK;
@@ -122,12 +161,13 @@ int sfsm__record_check_amount(const sfsm_record *r)
 {
     char label[SFSM_LABEL_SIZE];
     if (!in_range(r->amount, 0, SAFE))
-        return bad(r->id, "amount: %lld is outside 0..%lld", (long long)r->amount, (long long)SAFE);
+        return fbad(r->id, 0, "amount", SFSM__FAULT_SAYS, 0, "%lld is outside 0..%lld", (long long)r->amount,
+                    (long long)SAFE);
     if (r->currency && !sfsm__currency_ok(r->currency))
-        return bad(r->id, "currency: '%.16s' is not an ISO 4217 code (three letters A-Z)",
+        return fbad(r->id, 0, "currency", SFSM__FAULT_SAYS, 0, "'%.16s' is not an ISO 4217 code (three letters A-Z)",
                    sfsm__label(label, r->currency));
     if (r->amount && !r->currency)
-        return bad(r->id, "currency: NULL, but amount %lld needs one", (long long)r->amount);
+        return fbad(r->id, 0, "currency", SFSM__FAULT_SAYS, 0, "NULL, but amount %lld needs one", (long long)r->amount);
     return SFSM_OK;
 }
 
@@ -135,30 +175,32 @@ static int record_check(const sfsm_pipeline *p, const sfsm_record *r, size_t *st
 {
     char why[64], label[SFSM_LABEL_SIZE];
     if (!text_ok(r->id, SFSM_MAX_ID, REQUIRED, why))
-        return bad(r->id, "id: %s", why);
+        return fbad(r->id, 0, "id", SFSM__FAULT_IS, 0, "%s", why);
     if (!text_ok(r->stage, SFSM_MAX_NAME, REQUIRED, why))
-        return bad(r->id, "stage: %s", why);
+        return fbad(r->id, 0, "stage", SFSM__FAULT_IS, 0, "%s", why);
     if (p) {
         long ix = sfsm__name_find(&p->stage_ix, &p->stages[0].name, sizeof(stage_def), r->stage);
         if (ix < 0)
-            return bad(r->id, "stage: '%s' is not a stage of pipeline '%s'", sfsm__label(label, r->stage), p->name);
+            return fbad(r->id, 0, "stage", SFSM__FAULT_SAYS, 0, "'%s' is not a stage of pipeline '%s'",
+                        sfsm__label(label, r->stage), p->name);
         if (stage)
             *stage = (size_t)ix;
     }
     if (r->version < 1 || r->version > SFSM_MAX_VERSION)
-        return bad(r->id, "version: %lld is outside 1..%lld", as_signed(r->version), (long long)SAFE);
+        return fbad(r->id, 0, "version", SFSM__FAULT_SAYS, 0, "%lld is outside 1..%lld", as_signed(r->version),
+                    (long long)SAFE);
     int rc = sfsm__record_check_amount(r);
     if (rc)
         return rc;
     if (!text_ok(r->customer, SFSM_MAX_TEXT, NULLABLE, why))
-        return bad(r->id, "customer: %s", why);
+        return fbad(r->id, 0, "customer", SFSM__FAULT_IS, 0, "%s", why);
     if (!text_ok(r->owner, SFSM_MAX_TEXT, NULLABLE, why))
-        return bad(r->id, "owner: %s", why);
+        return fbad(r->id, 0, "owner", SFSM__FAULT_IS, 0, "%s", why);
     if (!text_ok(r->title, SFSM_MAX_TEXT, NULLABLE, why))
-        return bad(r->id, "title: %s", why);
+        return fbad(r->id, 0, "title", SFSM__FAULT_IS, 0, "%s", why);
     if (!in_range(r->expected_close_ms, 0, SAFE))
-        return bad(r->id, "expected_close_ms: %lld is outside 0..%lld", (long long)r->expected_close_ms,
-                   (long long)SAFE);
+        return fbad(r->id, 0, "expected_close_ms", SFSM__FAULT_SAYS, 0, "%lld is outside 0..%lld",
+                    (long long)r->expected_close_ms, (long long)SAFE);
     const struct {
         const char *name;
         int64_t v;
@@ -167,10 +209,10 @@ static int record_check(const sfsm_pipeline *p, const sfsm_record *r, size_t *st
                   { "stage_entered_ms", r->stage_entered_ms } };
     for (size_t k = 0; k < 3; k++)
         if (!in_range(times[k].v, -SAFE, SAFE))
-            return bad(r->id, "%s: %lld is outside -%lld..%lld", times[k].name, (long long)times[k].v,
-                       (long long)SAFE, (long long)SAFE);
+            return fbad(r->id, 0, times[k].name, SFSM__FAULT_SAYS, 0, "%lld is outside -%lld..%lld",
+                        (long long)times[k].v, (long long)SAFE, (long long)SAFE);
     if (!text_ok(r->pipeline, SFSM_MAX_NAME, NULLABLE, why))
-        return bad(r->id, "pipeline: %s", why);
+        return fbad(r->id, 0, "pipeline", SFSM__FAULT_IS, 0, "%s", why);
     return check_attrs(r);
 }
 
@@ -306,13 +348,13 @@ static int cbad(const cctx *c, const char *member, const char *fmt, ...) SFSM_PR
 
 static int cbad(const cctx *c, const char *member, const char *fmt, ...)
 {
-    char msg[600];
+    char msg[600], name[40];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return bad(c->id, "history version %llu: changes%s%s: %s", (unsigned long long)c->version, member ? "." : "",
-               member ? member : "", msg);
+    snprintf(name, sizeof name, "changes%s%s", member ? "." : "", member ? member : "");
+    return fbad(c->id, c->version, name, SFSM__FAULT_SAYS, 0, "%s", msg);
 }
 
 static int not_json(const cctx *c, const char *at)
@@ -537,18 +579,18 @@ int sfsm__history_check_order(const char *id, uint64_t expect, const sfsm_histor
 {
     unsigned long long v = (unsigned long long)expect;
     if (h->version != expect)
-        return bad(id, "history: entry %llu has version %lld (versions run 1, 2, 3, ... without gaps)", v,
-                   as_signed(h->version));
+        return fbad(id, 0, "history", SFSM__FAULT_SAYS, 0,
+                    "entry %llu has version %lld (versions run 1, 2, 3, ... without gaps)", v, as_signed(h->version));
     if (expect > SFSM_MAX_VERSION)
-        return bad(id, "history version %llu: above %lld", v, (long long)SAFE);
+        return fbad(id, v, "", SFSM__FAULT_SAYS, 0, "above %lld", (long long)SAFE);
     if (!in_range(h->at_ms, -SAFE, SAFE))
-        return bad(id, "history version %llu: at_ms: %lld is outside -%lld..%lld", v, (long long)h->at_ms,
+        return fbad(id, v, "at_ms", SFSM__FAULT_SAYS, 0, "%lld is outside -%lld..%lld", (long long)h->at_ms,
                    (long long)SAFE, (long long)SAFE);
     if (h->kind < SFSM_HISTORY_CREATE || h->kind > SFSM_HISTORY_MIGRATE)
-        return bad(id, "history version %llu: kind: %d is not a kind (create 1, transition 2, update 3, migrate 4)",
-                   v, h->kind);
+        return fbad(id, v, "kind", SFSM__FAULT_KIND, h->kind,
+                    "%d is not a kind (create 1, transition 2, update 3, migrate 4)", h->kind);
     if ((v == 1) != (h->kind == SFSM_HISTORY_CREATE))
-        return bad(id, "history version %llu: kind: '%s', but %s", v, kind_names[h->kind - 1],
+        return fbad(id, v, "kind", SFSM__FAULT_SAYS, 0, "'%s', but %s", kind_names[h->kind - 1],
                    v == 1 ? "the first entry must be 'create'" : "'create' is allowed only as the first entry");
     return SFSM_OK;
 }
@@ -563,38 +605,40 @@ int sfsm__history_check_entry(sfsm__history_check *c, const sfsm_history_entry *
         return rc;
 
     if (!text_ok(h->event, SFSM_MAX_NAME, NULLABLE, why))
-        return bad(id, "history version %llu: event: %s", v, why);
+        return fbad(id, v, "event", SFSM__FAULT_IS, 0, "%s", why);
     if ((h->kind == SFSM_HISTORY_TRANSITION) != (h->event != NULL))
-        return bad(id, "history version %llu: event: %s", v,
+        return fbad(id, v, "event", SFSM__FAULT_SAYS, 0, "%s",
                    h->event ? "set, but only a transition has one" : "NULL, but a transition names its event");
 
     if (!text_ok(h->from, SFSM_MAX_NAME, NULLABLE, why))
-        return bad(id, "history version %llu: from: %s", v, why);
+        return fbad(id, v, "from", SFSM__FAULT_IS, 0, "%s", why);
     if ((h->kind == SFSM_HISTORY_CREATE) != (h->from == NULL))
-        return bad(id, "history version %llu: from: %s", v,
+        return fbad(id, v, "from", SFSM__FAULT_SAYS, 0, "%s",
                    h->from ? "set, but the create entry has none" : "NULL, but only the create entry has none");
     if (h->from && strcmp(h->from, c->prev_to) != 0)
-        return bad(id, "history version %llu: from: '%s', but the previous entry ended at '%s'", v,
+        return fbad(id, v, "from", SFSM__FAULT_SAYS, 0, "'%s', but the previous entry ended at '%s'",
                    sfsm__label(l1, h->from), sfsm__label(l2, c->prev_to));
 
     if (!text_ok(h->to, SFSM_MAX_NAME, REQUIRED, why))
-        return bad(id, "history version %llu: to: %s", v, why);
+        return fbad(id, v, "to", SFSM__FAULT_IS, 0, "%s", why);
     if (h->kind == SFSM_HISTORY_UPDATE && strcmp(h->to, h->from) != 0)
-        return bad(id, "history version %llu: to: '%s', but an update stays at '%s'", v, sfsm__label(l1, h->to),
+        return fbad(id, v, "to", SFSM__FAULT_SAYS, 0, "'%s', but an update stays at '%s'", sfsm__label(l1, h->to),
                    sfsm__label(l2, h->from));
 
     if (!text_ok(h->actor, SFSM_MAX_NAME, NULLABLE, why))
-        return bad(id, "history version %llu: actor: %s", v, why);
+        return fbad(id, v, "actor", SFSM__FAULT_IS, 0, "%s", why);
     if (h->kind == SFSM_HISTORY_TRANSITION && !h->actor)
-        return bad(id, "history version %llu: actor: NULL, but a transition has one", v);
+        return fbad(id, v, "actor", SFSM__FAULT_SAYS, 0, "NULL, but a transition has one");
     if (!text_ok(h->role, SFSM_MAX_NAME, NULLABLE, why))
-        return bad(id, "history version %llu: role: %s", v, why);
+        return fbad(id, v, "role", SFSM__FAULT_IS, 0, "%s", why);
     if (!h->actor != !h->role)
-        return bad(id, "history version %llu: role: %s", v, h->role ? "set, but actor is NULL" : "NULL, but actor is set");
+        return fbad(id, v, "role", SFSM__FAULT_SAYS, 0, "%s",
+                    h->role ? "set, but actor is NULL" : "NULL, but actor is set");
     if (!text_ok(h->note, SFSM_MAX_TEXT, NULLABLE | EMPTY_OK, why))
-        return bad(id, "history version %llu: note: %s", v, why);
+        return fbad(id, v, "note", SFSM__FAULT_IS, 0, "%s", why);
     if (h->fields & ~SFSM_FIELD_ALL)
-        return bad(id, "history version %llu: fields: 0x%x has bits of no field", v, (unsigned)h->fields);
+        return fbad(id, v, "fields", SFSM__FAULT_BITS, (long long)h->fields, "0x%x has bits of no field",
+                    (unsigned)h->fields);
     if ((rc = sfsm__changes_check(id, h->version, h->fields, h->changes)))
         return rc;
     memcpy(c->prev_to, h->to, strlen(h->to) + 1);   /* checked: at most SFSM_MAX_NAME bytes */

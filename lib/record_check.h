@@ -103,6 +103,28 @@ typedef struct sfsm__changes {
 /* sfsm__changes_check, also filling *out (when the text passes). */
 int sfsm__changes_read(const char *id, uint64_t version, uint32_t fields, const char *changes, sfsm__changes *out);
 
+/* The last fault the record and history checks above found on this thread,
+ * as data, for callers that name it their own way (the export, as a JSON
+ * path): set with each SFSM_ESTORAGE they return, read before the next
+ * error replaces the message. */
+enum {
+    SFSM__FAULT_SAYS,       /* why: what is wrong ("'x', but ...") */
+    SFSM__FAULT_IS,         /* why: a predicate of the member ("is not valid UTF-8 (byte 2)") */
+    SFSM__FAULT_KIND,       /* value: a kind that is none */
+    SFSM__FAULT_BITS,       /* value: fields bits, some of no field */
+    SFSM__FAULT_NO_KEY,     /* value: index of an attribute without a key */
+    SFSM__FAULT_NO_VALUE,   /* value: index of an attribute without a value */
+};
+typedef struct sfsm__fault {
+    uint64_t version;       /* the history entry's, 0: the record's */
+    char member[40];        /* as a document names it: "note", "changes.amount"; "": the entry */
+    int code;               /* SFSM__FAULT_* */
+    long long value;
+    size_t why_at;          /* where in sfsm_errmsg() what is wrong starts (after "<member>: ") */
+} sfsm__fault;
+
+const sfsm__fault *sfsm__check_fault(void);
+
 /* Rows of targets.h: payment (opp_id well formed, seq >= 1, amount
  * 1..2^53-1, currency three letters, at_ms within +-(2^53-1) like every
  * stored time, note UTF-8 <= SFSM_MAX_TEXT), team

@@ -285,12 +285,66 @@ static void changes_numbers(void **state)
     }
 }
 
+static void plant_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+}
+
+/* What the export refuses is named one way, from the load checks' fault:
+ * the opportunity, the history version, the member and what is wrong, and
+ * the JSON path the import would refuse; nothing is written. */
+static void export_faults(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql, *msg;
+    } faults[] = {
+        { "UPDATE history SET note = CAST(X'6261642028c328' AS TEXT) WHERE version = 2",
+          "opportunity 'o1', history version 2: stored note is not valid UTF-8 (byte 5) "
+          "(the import would refuse opportunities[0].history[1].note)" },
+        { "UPDATE opp SET customer = CAST(X'41ff' AS TEXT)",
+          "opportunity 'o1': stored customer is not valid UTF-8 (byte 1) "
+          "(the import would refuse opportunities[0].customer)" },
+        { "UPDATE history SET kind = 9 WHERE version = 2",
+          "opportunity 'o1', history version 2: stored kind: unknown kind 9 (create 1, transition 2, update 3, "
+          "migrate 4) (the import would refuse opportunities[0].history[1].kind)" },
+        { "UPDATE history SET fields = 96 WHERE version = 2",
+          "opportunity 'o1', history version 2: stored fields: unknown field bits 0x40 "
+          "(the import would refuse opportunities[0].history[1].fields)" },
+        { "UPDATE history SET changes = 'x' WHERE version = 1",
+          "opportunity 'o1', history version 1: stored changes: not a valid JSON object (byte 0) "
+          "(the import would refuse opportunities[0].history[0].changes)" },
+        { "UPDATE history SET changes = '{\"amount\":1.5,\"currency\":\"CNY\",\"customer\":\"A\",\"owner\":\"r\"}' "
+          "WHERE version = 1",
+          "opportunity 'o1', history version 1: stored changes.amount: expected an integer in 0..9007199254740991 "
+          "(the import would refuse opportunities[0].history[0].changes.amount)" },
+        { "UPDATE opp SET stage = 'a: history version 3: b'",
+          "opportunity 'o1': stored stage: 'a: history version 3: b' is not a stage of pipeline 'default' "
+          "(the import would refuse opportunities[0].stage)" },
+    };
+    for (size_t k = 0; k < sizeof faults / sizeof faults[0]; k++) {
+        fixture *f = world();
+        plant_sql(f->path, faults[k].sql);
+        char *out = (char *)1;
+        int rc = sfsm_export_json_string(f->engine, NULL, &out, NULL);
+        if (rc != SFSM_ESTORAGE || strcmp(sfsm_errmsg(), faults[k].msg) != 0)
+            fail_msg("%s: rc %d\n  got  %s\n  want %s", faults[k].sql, rc, sfsm_errmsg(), faults[k].msg);
+        assert_null(out);
+        fixture_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(changes_text),
         cmocka_unit_test(changes_limits),
         cmocka_unit_test(changes_numbers),
+        cmocka_unit_test(export_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
