@@ -307,6 +307,9 @@ static void test_target_set_replace_list(void **state)
     EXPECT_FAIL(sfsm_target_set(e, &bad), SFSM_EINVAL, "currency");
     bad.currency = NULL;
     EXPECT_FAIL(sfsm_target_set(e, &bad), SFSM_EINVAL, "currency");
+    /* named printably, as a stored one is: a terminal sees no escape */
+    bad.currency = "\x1b]0;";
+    EXPECT_FAIL(sfsm_target_set(e, &bad), SFSM_EINVAL, "currency: '\\x1b]0;' is not an ISO 4217 code");
     bad = t;
     bad.period.year = 1969;
     EXPECT_FAIL(sfsm_target_set(e, &bad), SFSM_EINVAL, "period.year");
