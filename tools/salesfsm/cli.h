@@ -273,7 +273,8 @@ typedef struct jsonw {
     int first;              /* nothing written yet in the current container */
     int after_key;          /* a key was written; its value comes next */
     int failed;             /* a string was not UTF-8; nothing more is written */
-    char key[64];           /* the last key (cut short), to name where a bad string was */
+    const char *key_at;     /* the last key of the open object (it must live until the object ends) */
+    char key[64];           /* key_at copied (cut short) when a string fails: named in the error */
 } jsonw;
 
 void jw_init(jsonw *w, FILE *f);

@@ -14,7 +14,17 @@ void jw_init(jsonw *w, FILE *f)
     w->first = 1;
     w->after_key = 0;
     w->failed = 0;
+    w->key_at = NULL;
     w->key[0] = '\0';
+}
+
+/* Stops the writer at text that is not UTF-8. The key is copied only now:
+ * a failure is rare, a key is written for every member. */
+static void fail(jsonw *w)
+{
+    w->failed = 1;
+    if (w->key_at)
+        snprintf(w->key, sizeof w->key, "%s", w->key_at);
 }
 
 static void indent(jsonw *w)
@@ -61,7 +71,11 @@ static void end(jsonw *w, char c)
 }
 
 void jw_begin_object(jsonw *w) { begin(w, '{'); }
-void jw_end_object(jsonw *w) { end(w, '}'); }
+void jw_end_object(jsonw *w)
+{
+    w->key_at = NULL;   /* its keys may be gone once it ends */
+    end(w, '}');
+}
 void jw_begin_array(jsonw *w) { begin(w, '['); }
 void jw_end_array(jsonw *w) { end(w, ']'); }
 
@@ -90,9 +104,9 @@ void jw_key(jsonw *w, const char *key)
 {
     if (w->failed)
         return;
-    snprintf(w->key, sizeof w->key, "%s", key);   /* the key may not outlive this call */
+    w->key_at = key;
     if (!cli_utf8_valid(key, strlen(key))) {
-        w->failed = 1;
+        fail(w);
         return;
     }
     before_value(w);
@@ -107,8 +121,10 @@ void jw_string(jsonw *w, const char *s)
         jw_null(w);
         return;
     }
-    if (w->failed || !cli_utf8_valid(s, strlen(s))) {
-        w->failed = 1;
+    if (w->failed)
+        return;
+    if (!cli_utf8_valid(s, strlen(s))) {
+        fail(w);
         return;
     }
     before_value(w);
@@ -141,8 +157,10 @@ void jw_null(jsonw *w)
 
 void jw_raw(jsonw *w, const char *json)
 {
-    if (w->failed || !cli_utf8_valid(json, strlen(json))) {
-        w->failed = 1;
+    if (w->failed)
+        return;
+    if (!cli_utf8_valid(json, strlen(json))) {
+        fail(w);
         return;
     }
     before_value(w);

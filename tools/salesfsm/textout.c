@@ -2,6 +2,7 @@
  * whoever wrote the store: printed raw, an ESC or BEL in it could move the
  * cursor, rewrite earlier lines or retitle the terminal. So control
  * characters and bytes that are not UTF-8 are written as escapes. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,14 @@ int cli_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
+        if (len - i >= 8) {   /* ASCII runs, eight bytes at a time */
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
         size_t k = utf8_seq(p + i, len - i);
         if (k == 0)
             return 0;
