@@ -35,8 +35,7 @@
 #
 # Needs clang and its runtime (Debian: clang, libclang-rt-14-dev; tools/run.sh
 # fuzz installs them), libcjson-dev and libsqlite3-dev.
-# Environment: CC (default clang), FUZZ_KEEP=1 keeps the work directory,
-# CHANGES_FUZZ_STRICT=1 adds the changes target's strict checks.
+# Environment: CC (default clang), FUZZ_KEEP=1 keeps the work directory.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
