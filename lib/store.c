@@ -168,31 +168,6 @@ void sfsm__store_rollback(sfsm_store *s)
     sfsm__store_leave(s);
 }
 
-#define STORE_CALL(s, call)          \
-    do {                             \
-        int rc_ = sfsm__store_enter(s); \
-        if (rc_)                     \
-            return rc_;              \
-        rc_ = (call);                \
-        sfsm__store_leave(s);        \
-        return rc_;                  \
-    } while (0)
-
-int sfsm__store_get(sfsm_store *s, const char *id, sfsm_record *out)
-{
-    STORE_CALL(s, s->ops.get(s->backend, id, out));
-}
-
-int sfsm__store_put(sfsm_store *s, const sfsm_record *rec, uint64_t expected, uint32_t changed)
-{
-    STORE_CALL(s, s->ops.put(s->backend, rec, expected, changed));
-}
-
-int sfsm__store_append(sfsm_store *s, const char *id, const sfsm_history_entry *h)
-{
-    STORE_CALL(s, s->ops.append_history(s->backend, id, h));
-}
-
 /* Callbacks run with the store held; calls back into it are refused rather
  * than re-entering the backend in the middle of its read. */
 int sfsm__store_history(sfsm_store *s, const char *id, sfsm_history_cb cb, void *ud)

@@ -38,10 +38,7 @@ int sfsm__store_in_txn(sfsm_store *s);
  * callbacks (the backend must not be re-entered mid-read). */
 int sfsm__store_check_reentry(sfsm_store *s);
 
-/* Single calls, each taking the store for its duration. */
-int sfsm__store_get(sfsm_store *s, const char *id, sfsm_record *out);
-int sfsm__store_put(sfsm_store *s, const sfsm_record *rec, uint64_t expected, uint32_t changed);
-int sfsm__store_append(sfsm_store *s, const char *id, const sfsm_history_entry *h);
+/* Reads, each taking the store for its duration. */
 int sfsm__store_history(sfsm_store *s, const char *id, sfsm_history_cb cb, void *ud);
 int sfsm__store_scan(sfsm_store *s, const sfsm_filter *f, sfsm_record_cb cb, void *ud);
 

@@ -1,6 +1,5 @@
 #include "text.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -189,20 +188,6 @@ void sfsm__buf_add(sfsm_buf *b, const char *s, size_t n)
 void sfsm__buf_adds(sfsm_buf *b, const char *s)
 {
     sfsm__buf_add(b, s, strlen(s));
-}
-
-void sfsm__buf_addf(sfsm_buf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->failed = 1;   /* only short formatted pieces are built this way */
-        return;
-    }
-    sfsm__buf_add(b, tmp, (size_t)n);
 }
 
 void sfsm__buf_add_utf8(sfsm_buf *b, uint32_t cp)

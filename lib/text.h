@@ -62,7 +62,6 @@ typedef struct sfsm_buf {
 
 void sfsm__buf_add(sfsm_buf *b, const char *s, size_t n);
 void sfsm__buf_adds(sfsm_buf *b, const char *s);
-void sfsm__buf_addf(sfsm_buf *b, const char *fmt, ...);
 /* Appends code point cp (at most U+10FFFF) encoded as UTF-8. */
 void sfsm__buf_add_utf8(sfsm_buf *b, uint32_t cp);
 /* Appends s as a JSON string literal, quotes included. */
