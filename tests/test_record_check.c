@@ -5,301 +5,31 @@
  * highest version takes no further write (defect 6: the version wrapped).
  *
  * Defects are planted under the library's feet: on SQLite with UPDATEs
- * through a second connection to the file; on the memory run through a
- * small backend of this file whose stored rows the test edits directly. */
-#define _POSIX_C_SOURCE 200809L   /* strdup, open_memstream */
+ * through a second connection to the file; on the memory run through the
+ * small backend of mini_store.h, whose stored rows the test edits directly. */
+#define _POSIX_C_SOURCE 200809L   /* open_memstream */
 #include <stdio.h>
 #include <sqlite3.h>
 
 #include <salesfsm/sys/store.h>
 
+#include "mini_store.h"
 #include "testutil.h"
 
 #define SAFE_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
 
-/* ==== a backend whose rows the test can reach ==== */
-
-#define M_RECS 8
-#define M_ATTRS 300
-#define M_HIST 32
-#define M_ROWS 8
-
-typedef struct m_hist {
-    const char *id;
-    sfsm_history_entry h;
-} m_hist;
-
-typedef struct mini {
-    sfsm_record rec[M_RECS];
-    sfsm_attr attrs[M_RECS][M_ATTRS];
-    size_t nrec;
-    m_hist hist[M_HIST];
-    size_t nhist;
-    sfsm_payment pay[M_ROWS];
-    size_t npay;
-    const char *team_owner[M_ROWS], *team_name[M_ROWS];
-    size_t nteam;
-    sfsm_target tgt[M_ROWS];
-    size_t ntgt;
-    char **strs;   /* every string it holds, freed at close */
-    size_t nstrs;
-} mini;
-
-static const char *keep(mini *m, const char *s)
-{
-    if (!s)
-        return NULL;
-    m->strs = realloc(m->strs, (m->nstrs + 1) * sizeof *m->strs);
-    assert_non_null(m->strs);
-    m->strs[m->nstrs] = strdup(s);
-    assert_non_null(m->strs[m->nstrs]);
-    return m->strs[m->nstrs++];
-}
-
-/* Rollback undoes nothing: no test here rolls back a write it made. */
-static int m_txn(void *b)
-{
-    (void)b;
-    return SFSM_OK;
-}
-
-static sfsm_record *m_find(mini *m, const char *id)
-{
-    for (size_t k = 0; k < m->nrec; k++)
-        if (m->rec[k].id && strcmp(m->rec[k].id, id) == 0)
-            return &m->rec[k];
-    return NULL;
-}
-
-static int m_get(void *b, const char *id, sfsm_record *out)
-{
-    sfsm_record *r = m_find(b, id);
-    if (!r)
-        return sfsm_error_set(SFSM_ENOTFOUND, "no opportunity '%s'", id);
-    *out = *r;
-    return SFSM_OK;
-}
-
-static int m_put(void *b, const sfsm_record *in, uint64_t expected, uint32_t changed)
-{
-    (void)changed;
-    mini *m = b;
-    sfsm_record *r = m_find(m, in->id);
-    if (expected == 0) {
-        if (r)
-            return sfsm_error_set(SFSM_EEXISTS, "'%s' exists", in->id);
-        assert_true(m->nrec < M_RECS);
-        r = &m->rec[m->nrec++];
-    } else if (!r) {
-        return sfsm_error_set(SFSM_ENOTFOUND, "no opportunity '%s'", in->id);
-    } else if (r->version != expected) {
-        return sfsm_error_set(SFSM_ECONFLICT, "'%s' changed", in->id);
-    }
-    sfsm_attr *attrs = m->attrs[r - m->rec];
-    assert_true(in->attr_count <= M_ATTRS);
-    for (size_t k = 0; k < in->attr_count; k++) {
-        attrs[k].key = keep(m, in->attrs[k].key);
-        attrs[k].value = keep(m, in->attrs[k].value);
-    }
-    *r = *in;
-    r->id = keep(m, in->id);
-    r->stage = keep(m, in->stage);
-    r->currency = keep(m, in->currency);
-    r->customer = keep(m, in->customer);
-    r->owner = keep(m, in->owner);
-    r->title = keep(m, in->title);
-    r->pipeline = keep(m, in->pipeline);
-    r->attrs = attrs;
-    return SFSM_OK;
-}
-
-static int m_append(void *b, const char *id, const sfsm_history_entry *e)
-{
-    mini *m = b;
-    assert_true(m->nhist < M_HIST);
-    m_hist *h = &m->hist[m->nhist++];
-    h->id = keep(m, id);
-    h->h = *e;
-    h->h.event = keep(m, e->event);
-    h->h.from = keep(m, e->from);
-    h->h.to = keep(m, e->to);
-    h->h.actor = keep(m, e->actor);
-    h->h.role = keep(m, e->role);
-    h->h.note = keep(m, e->note);
-    h->h.changes = keep(m, e->changes);
-    return SFSM_OK;
-}
-
-/* By version as a signed column sorts it, as the SQLite store reads. */
-static int m_read_history(void *b, const char *id, sfsm_history_cb cb, void *ud)
-{
-    mini *m = b;
-    if (!m_find(m, id))
-        return sfsm_error_set(SFSM_ENOTFOUND, "no opportunity '%s'", id);
-    const m_hist *v[M_HIST];
-    size_t n = 0;
-    for (size_t k = 0; k < m->nhist; k++) {
-        if (strcmp(m->hist[k].id, id) != 0)
-            continue;
-        size_t at = n++;
-        for (; at > 0 && (int64_t)v[at - 1]->h.version > (int64_t)m->hist[k].h.version; at--)
-            v[at] = v[at - 1];
-        v[at] = &m->hist[k];
-    }
-    for (size_t k = 0; k < n; k++) {
-        int rc = cb(&v[k]->h, ud);
-        if (rc)
-            return rc;
-    }
-    return SFSM_OK;
-}
-
-static int m_scan(void *b, const sfsm_filter *f, sfsm_record_cb cb, void *ud)
-{
-    mini *m = b;
-    for (size_t k = 0; k < m->nrec; k++) {
-        const sfsm_record *r = &m->rec[k];
-        if ((f->stage && (!r->stage || strcmp(f->stage, r->stage) != 0)) ||
-            (f->owner && (!r->owner || strcmp(f->owner, r->owner) != 0)) ||
-            (f->customer && (!r->customer || strcmp(f->customer, r->customer) != 0)))
-            continue;
-        int rc = cb(r, ud);
-        if (rc)
-            return rc;
-    }
-    return SFSM_OK;
-}
-
-static int m_team_put(void *b, const char *owner, const char *team)
-{
-    mini *m = b;
-    assert_non_null(team);
-    assert_true(m->nteam < M_ROWS);
-    m->team_owner[m->nteam] = keep(m, owner);
-    m->team_name[m->nteam++] = keep(m, team);
-    return SFSM_OK;
-}
-
-static int m_team_scan(void *b, const char *team, sfsm_team_cb cb, void *ud)
-{
-    mini *m = b;
-    for (size_t k = 0; k < m->nteam; k++) {
-        if (team && strcmp(team, m->team_name[k]) != 0)
-            continue;
-        int rc = cb(m->team_owner[k], m->team_name[k], ud);
-        if (rc)
-            return rc;
-    }
-    return SFSM_OK;
-}
-
-static int m_target_put(void *b, const sfsm_target *t)
-{
-    mini *m = b;
-    assert_true(m->ntgt < M_ROWS);
-    m->tgt[m->ntgt] = *t;
-    m->tgt[m->ntgt].subject = keep(m, t->subject);
-    m->tgt[m->ntgt++].currency = keep(m, t->currency);
-    return SFSM_OK;
-}
-
-static int m_target_scan(void *b, sfsm_subject_kind kind, const char *subject, int year, sfsm_target_cb cb, void *ud)
-{
-    (void)kind;
-    (void)subject;
-    (void)year;
-    mini *m = b;
-    for (size_t k = 0; k < m->ntgt; k++) {
-        int rc = cb(&m->tgt[k], ud);
-        if (rc)
-            return rc;
-    }
-    return SFSM_OK;
-}
-
-static int m_payment_add(void *b, const sfsm_payment *p)
-{
-    mini *m = b;
-    assert_true(m->npay < M_ROWS);
-    m->pay[m->npay] = *p;
-    m->pay[m->npay].opp_id = keep(m, p->opp_id);
-    m->pay[m->npay].currency = keep(m, p->currency);
-    m->pay[m->npay++].note = keep(m, p->note);
-    return SFSM_OK;
-}
-
-static int m_payment_scan(void *b, const char *opp_id, sfsm_payment_cb cb, void *ud)
-{
-    mini *m = b;
-    for (size_t k = 0; k < m->npay; k++) {
-        if (opp_id && strcmp(opp_id, m->pay[k].opp_id) != 0)
-            continue;
-        int rc = cb(&m->pay[k], ud);
-        if (rc)
-            return rc;
-    }
-    return SFSM_OK;
-}
-
-static void m_close(void *b)
-{
-    mini *m = b;
-    for (size_t k = 0; k < m->nstrs; k++)
-        free(m->strs[k]);
-    free(m->strs);
-    free(m);
-}
-
-static const sfsm_store_ops mini_ops = {
-    .version = 3,
-    .close = m_close,
-    .begin = m_txn,
-    .commit = m_txn,
-    .rollback = m_txn,
-    .get = m_get,
-    .put = m_put,
-    .append_history = m_append,
-    .read_history = m_read_history,
-    .scan = m_scan,
-    .team_put = m_team_put,
-    .team_scan = m_team_scan,
-    .target_put = m_target_put,
-    .target_scan = m_target_scan,
-    .payment_add = m_payment_add,
-    .payment_scan = m_payment_scan,
-};
-
-/* ==== the world: a fixture on SQLite or on the backend above ==== */
+/* ==== the world: a fixture on SQLite or on a mini_store ==== */
 
 typedef struct world {
     fixture *f;
-    mini *m;   /* NULL on SQLite */
+    mini_store *m;   /* NULL on SQLite */
 } world;
-
-static int64_t world_clock(void *ud)
-{
-    return ((fixture *)ud)->now;
-}
 
 static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
     assert_non_null(w);
-    const char *which = getenv("SFSM_TEST_STORE");
-    if (which && strcmp(which, "sqlite") == 0) {
-        w->f = fixture_new();
-    } else {
-        fixture *f = calloc(1, sizeof *f);
-        assert_non_null(f);
-        f->now = T0_MS;
-        w->m = calloc(1, sizeof *w->m);
-        assert_non_null(w->m);
-        assert_int_equal(sfsm_pipeline_default(&f->pipeline), SFSM_OK);
-        assert_int_equal(sfsm_store_new(&f->store, &mini_ops, w->m), SFSM_OK);
-        assert_int_equal(sfsm_engine_new(&f->engine, f->pipeline, f->store), SFSM_OK);
-        assert_int_equal(sfsm_engine_set_clock(f->engine, world_clock, f), SFSM_OK);
-        w->f = f;
-    }
+    w->f = mini_fixture_new(NULL, &w->m);
     /* o1: created, qualified, one attribute saved: history versions 1..3 */
     sfsm_opp *o = fixture_opp(w->f, "o1", "qualify", NULL);
     assert_int_equal(sfsm_opp_set_attr(o, "region", "north"), SFSM_OK);
@@ -371,9 +101,9 @@ static void sql_plant(world *w, const plant *p)
     sqlite3_close(db);
 }
 
-static const char **m_text(mini *m, const plant *p)
+static const char **m_text(mini_store *m, const plant *p)
 {
-    sfsm_record *r = m_find(m, "o1");
+    sfsm_record *r = mini_find(m, "o1");
     if (strcmp(p->table, "opp") == 0) {
         static const char *const names[] = { "id", "stage", "currency", "customer", "owner", "title", "pipeline" };
         const char **slots[] = { &r->id, &r->stage, &r->currency, &r->customer, &r->owner, &r->title, &r->pipeline };
@@ -405,9 +135,9 @@ static const char **m_text(mini *m, const plant *p)
     return NULL;
 }
 
-static void m_int(mini *m, const plant *p)
+static void m_int(mini_store *m, const plant *p)
 {
-    sfsm_record *r = m_find(m, "o1");
+    sfsm_record *r = mini_find(m, "o1");
     uint64_t u = (uint64_t)p->i;   /* a negative version reads back as the SQLite store's cast gives it */
     if (strcmp(p->table, "opp") == 0) {
         if (strcmp(p->column, "version") == 0) r->version = u;
@@ -458,7 +188,7 @@ static void plant_one(world *w, const plant *p)
     if (p->kind == V_INT)
         m_int(w->m, p);
     else
-        *m_text(w->m, p) = p->kind == V_TEXT ? keep(w->m, p->s) : NULL;
+        *m_text(w->m, p) = p->kind == V_TEXT ? mini_keep(w->m, p->s) : NULL;
 }
 
 /* ---- what is stored, as one string, to show that nothing changed ---- */
@@ -489,7 +219,7 @@ static void dump_sql(world *w, FILE *out)
 
 #define S(x) ((x) ? (x) : "NULL")
 
-static void dump_mini(const mini *m, FILE *out)
+static void dump_mini(const mini_store *m, FILE *out)
 {
     for (size_t k = 0; k < m->nrec; k++) {
         const sfsm_record *r = &m->rec[k];
@@ -632,7 +362,7 @@ static void null_stage_and_attrs(void **state)
 {
     world *w = *state;
     assert_non_null(w->m);   /* registered for the memory run only (main) */
-    sfsm_record *r = m_find(w->m, "o1");
+    sfsm_record *r = mini_find(w->m, "o1");
     const char *stage = r->stage;
     r->stage = NULL;
     expect_bad_record(w, "stage: is missing (NULL)");
@@ -657,7 +387,7 @@ static void attrs_out_of_order(void **state)
     if (w->m) {
         plant_one(w, &p);
         expect_bad_record(w, "attrs: key 'zone' appears twice");
-        sfsm_attr *a = (sfsm_attr *)m_find(w->m, "o1")->attrs;
+        sfsm_attr *a = (sfsm_attr *)mini_find(w->m, "o1")->attrs;
         a[0].key = "zz";
         expect_bad_record(w, "attrs: key 'zone' is out of order");
     } else {
@@ -687,7 +417,7 @@ static void bad_ids(void **state)
     memcpy(id + 63, "\xc3\xa9", 2);   /* é across the 64-byte cut */
     p.s = id;
     if (w->m) {
-        w->m->rec[0].id = keep(w->m, id);
+        w->m->rec[0].id = mini_keep(w->m, id);
     } else {
         sql_exec(w, "UPDATE opp SET id = 'o1'");
         sql_plant(w, &p);
