@@ -14,6 +14,7 @@
 #include <salesfsm/sys/store.h>
 
 #include "mini_store.h"
+#include "sqlite_file.h"
 #include "testutil.h"
 
 #define SAFE_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
@@ -64,13 +65,7 @@ typedef struct plant {
 
 static void sql_exec(world *w, const char *sql)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(w->f->path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    assert_true(sqlite3_changes(db) >= 1);
-    sqlite3_close(db);
+    assert_true(exec_changed(w->f->path, sql) >= 1);
 }
 
 static void sql_plant(world *w, const plant *p)
@@ -200,21 +195,11 @@ static void dump_sql(world *w, FILE *out)
         "SELECT * FROM history ORDER BY opp_id, version", "SELECT * FROM payment ORDER BY opp_id, seq",
         "SELECT * FROM team_member ORDER BY owner", "SELECT * FROM target ORDER BY subject",
     };
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(w->f->path, &db), SQLITE_OK);
     for (size_t k = 0; k < sizeof q / sizeof q[0]; k++) {
-        sqlite3_stmt *st;
-        assert_int_equal(sqlite3_prepare_v2(db, q[k], -1, &st, NULL), SQLITE_OK);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int c = 0; c < sqlite3_column_count(st); c++) {
-                const unsigned char *t = sqlite3_column_text(st, c);
-                fprintf(out, "%s|", t ? (const char *)t : "NULL");
-            }
-            fputc('\n', out);
-        }
-        sqlite3_finalize(st);
+        char *rows = dump_rows(w->f->path, q[k]);
+        fputs(rows, out);
+        free(rows);
     }
-    sqlite3_close(db);
 }
 
 #define S(x) ((x) ? (x) : "NULL")

@@ -8,6 +8,7 @@
  * custom backend there). */
 #define _POSIX_C_SOURCE 200809L   /* strdup */
 #include "testutil.h"
+#include "sqlite_file.h"
 
 #include <stdio.h>
 #include <sqlite3.h>
@@ -287,11 +288,7 @@ static void changes_numbers(void **state)
 
 static void plant_sql(const char *path, const char *sql)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_close(db);
+    assert_int_equal(exec_changed(path, sql), 1);
 }
 
 /* What the export refuses is named one way, from the load checks' fault:

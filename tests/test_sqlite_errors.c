@@ -21,26 +21,11 @@ static size_t occurrences(const char *hay, const char *needle)
     return n;
 }
 
-/* A closed store at path holding opportunity 'o-1' (the WAL is folded into
- * the file at close, so the bytes below are the data). */
+/* A closed store at path holding opportunity 'o-1'. */
 static void make_store(const char *path)
 {
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = NULL;
-    sfsm_opp *o = NULL;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
-    sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
-    opts.id = "o-1";
-    opts.customer = "Acme Ltd";
-    opts.owner = "ravi";
-    assert_int_equal(sfsm_opp_create_ext(e, &opts, &o), SFSM_OK);
-    sfsm_opp_free(o);
-    sfsm_engine_free(e);
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
+    static const char *const ids[] = { "o-1" };
+    store_file_with(path, ids, 1);
 }
 
 /* Makes the root page of table opp unreadable (a b-tree type byte SQLite
@@ -59,16 +44,6 @@ static void break_opp_table(const char *path)
     free(bytes);
 }
 
-static void remove_store(const char *path)
-{
-    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-    for (size_t i = 0; i < 4; i++) {
-        char name[LONG_PATH + 16];
-        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
-        unlink(name);
-    }
-}
-
 /* Opening works (page 1 is fine); the engine's check of the store meets
  * the malformed page: ESTORAGE naming the file once, and SQLite's words. */
 static void test_malformed_page_after_open_names_file(void **state)
@@ -78,22 +53,17 @@ static void test_malformed_page_after_open_names_file(void **state)
     db_tmp_path(path);
     make_store(path);
     break_opp_table(path);
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = NULL;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_ESTORAGE);
-    assert_null(e);
+    file_engine fe;
+    assert_int_equal(file_engine_open(&fe, path), SFSM_ESTORAGE);
+    assert_null(fe.e);
     const char *msg = sfsm_errmsg();
     char want[300];
     snprintf(want, sizeof want, "sqlite store '%s': ", path);
     assert_ptr_equal(strstr(msg, want), msg);
     assert_int_equal(occurrences(msg, path), 1);
     assert_non_null(strstr(msg, "malformed"));
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
-    remove_store(path);
+    file_engine_close(&fe, SFSM_ESTORAGE);
+    test_store_remove(path);
 }
 
 /* A write SQLite refuses inside a transaction (a trigger): the message
@@ -105,24 +75,18 @@ static void test_refused_write_names_file(void **state)
     db_tmp_path(path);
     make_store(path);
     exec_on(path, "CREATE TRIGGER no_more BEFORE INSERT ON opp BEGIN SELECT RAISE(ABORT, 'closed for the year'); END;");
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = NULL;
+    file_engine fe;
     sfsm_opp *o = NULL;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
+    assert_int_equal(file_engine_open(&fe, path), SFSM_OK);
     sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
     opts.id = "o-2";
-    assert_int_equal(sfsm_opp_create_ext(e, &opts, &o), SFSM_ESTORAGE);
+    assert_int_equal(sfsm_opp_create_ext(fe.e, &opts, &o), SFSM_ESTORAGE);
     assert_null(o);
     const char *msg = sfsm_errmsg();
     assert_int_equal(occurrences(msg, path), 1);
     assert_non_null(strstr(msg, "closed for the year"));
-    sfsm_engine_free(e);
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
-    remove_store(path);
+    file_engine_close(&fe, SFSM_ESTORAGE);
+    test_store_remove(path);
 }
 
 /* A directory with a long name holding ESC: the message keeps the last 64
@@ -145,12 +109,8 @@ static void test_long_path_is_cut_and_escaped(void **state)
     snprintf(path, sizeof path, "%s/%s", dir, "store\x1b[31m-of-the-north.db");
     make_store(path);
     break_opp_table(path);
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = NULL;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_ESTORAGE);
+    file_engine fe;
+    assert_int_equal(file_engine_open(&fe, path), SFSM_ESTORAGE);
     const char *msg = sfsm_errmsg();
     /* the last 64 bytes of the path, ESC written as \x1b */
     char want[300] = "sqlite store '...";
@@ -162,9 +122,8 @@ static void test_long_path_is_cut_and_escaped(void **state)
     assert_null(strchr(msg, '\x1b'));
     assert_null(strstr(msg, dir));
     assert_true(strlen(msg) < 200);
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
-    remove_store(path);
+    file_engine_close(&fe, SFSM_ESTORAGE);
+    test_store_remove(path);
     assert_int_equal(rmdir(dir), 0);
 }
 

@@ -86,14 +86,7 @@ static void make_store(char path[256])
     snprintf(path, 256, "%s", f->path);
     f->path[0] = '\0';   /* kept: fixture_free must not remove it */
     fixture_free(f);
-    int64_t v = query_int(path, "PRAGMA schema_version");
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "PRAGMA writable_schema = ON;"
-             "UPDATE sqlite_schema SET sql = replace(sql, 'INTEGER NOT NULL', 'INTEGER') WHERE type = 'table';"
-             "PRAGMA schema_version = %lld; PRAGMA writable_schema = OFF;",
-             (long long)v + 1);
-    exec_on(path, sql);
+    schema_text_replace(path, "type = 'table'", "INTEGER NOT NULL", "INTEGER");
 }
 
 static int count_cb(const void *x, void *ud)
@@ -121,12 +114,9 @@ static int on_target(const sfsm_target *t, void *ud)
 /* Runs reader r on the file: its code; the message in sfsm_errmsg. */
 static int read_with(const char *path, enum reader r)
 {
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = NULL;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    int rc = sfsm_engine_new(&e, p, s);
+    file_engine fe;
+    int rc = file_engine_open(&fe, path);
+    sfsm_engine *e = fe.e;
     size_t n = 0;
     if (rc == SFSM_OK) {
         assert_int_equal(r == R_ENGINE, 0);   /* that reader must fail here */
@@ -149,13 +139,7 @@ static int read_with(const char *path, enum reader r)
         sfsm_opp_free(o);
         sfsm_report_free(rep);
     }
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
-    sfsm_engine_free(e);
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
-    sfsm_error_set(rc, "%s", msg);   /* keep the reader's message for the caller */
-    return rc;
+    return file_engine_close(&fe, rc);   /* keeps the reader's message */
 }
 
 static void assert_has(const char *what, const char *needle)

@@ -12,56 +12,23 @@
 /* A closed store file with o-1 .. o-3 at the default pipeline's first stage. */
 static void make_store(char path[256])
 {
-    db_tmp_path(path);
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = NULL;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    assert_int_equal(sfsm_engine_new(&e, p, s), SFSM_OK);
     static const char *const ids[] = { "o-1", "o-2", "o-3" };
-    for (size_t i = 0; i < 3; i++) {
-        sfsm_opp *o = NULL;
-        assert_int_equal(sfsm_opp_create(e, ids[i], &o), SFSM_OK);
-        sfsm_opp_free(o);
-    }
-    sfsm_engine_free(e);
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
+    db_tmp_path(path);
+    store_file_with(path, ids, 3);
 }
 
-/* Drops NOT NULL from opp.stage in the stored schema text, as another
- * program with its own idea of the schema could have. */
+/* Drops NOT NULL from opp.stage in the stored schema text. */
 static void allow_null_stage(const char *path)
 {
-    int64_t v = query_int(path, "PRAGMA schema_version");
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "PRAGMA writable_schema = ON;"
-             "UPDATE sqlite_schema SET sql = replace(sql, 'stage TEXT NOT NULL', 'stage TEXT') WHERE name = 'opp';"
-             "PRAGMA schema_version = %lld; PRAGMA writable_schema = OFF;",
-             (long long)v + 1);
-    exec_on(path, sql);
+    schema_text_replace(path, "name = 'opp'", "stage TEXT NOT NULL", "stage TEXT");
 }
 
 /* sfsm_engine_new on the file: the code, and the message. */
 static int engine_on(const char *path)
 {
-    sfsm_store *s = NULL;
-    sfsm_pipeline *p = NULL;
-    sfsm_engine *e = (sfsm_engine *)&s;
-    assert_int_equal(sfsm_store_open_sqlite(&s, path, NULL), SFSM_OK);
-    assert_int_equal(sfsm_pipeline_default(&p), SFSM_OK);
-    int rc = sfsm_engine_new(&e, p, s);
-    if (rc)
-        assert_null(e);
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
-    sfsm_engine_free(e);
-    sfsm_pipeline_free(p);
-    sfsm_store_close(s);
-    sfsm_error_set(rc, "%s", msg);   /* keep the engine's message for the caller */
-    return rc;
+    file_engine fe;
+    int rc = file_engine_open(&fe, path);
+    return file_engine_close(&fe, rc);
 }
 
 static void assert_has(const char *needle)

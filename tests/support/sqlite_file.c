@@ -31,6 +31,71 @@ void exec_on(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+int exec_changed(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err ? err : "?");
+    int n = sqlite3_changes(db);
+    sqlite3_close(db);
+    return n;
+}
+
+void schema_text_replace(const char *path, const char *where, const char *from, const char *to)
+{
+    /* the new schema_version makes every connection read the text again */
+    int64_t v = query_int(path, "PRAGMA schema_version");
+    char *sql = sqlite3_mprintf("PRAGMA writable_schema = ON;"
+                                "UPDATE sqlite_schema SET sql = replace(sql, %Q, %Q) WHERE %s;"
+                                "PRAGMA schema_version = %lld; PRAGMA writable_schema = OFF;",
+                                from, to, where, (long long)v + 1);
+    assert_non_null(sql);
+    exec_on(path, sql);
+    sqlite3_free(sql);
+}
+
+void store_file_with(const char *path, const char *const *ids, size_t n)
+{
+    file_engine fe;
+    assert_int_equal(file_engine_open(&fe, path), SFSM_OK);
+    for (size_t i = 0; i < n; i++) {
+        sfsm_create_options opts = SFSM_CREATE_OPTIONS_INIT;
+        opts.id = ids[i];
+        opts.customer = "Acme Ltd";
+        opts.owner = "ravi";
+        sfsm_opp *o = NULL;
+        assert_int_equal(sfsm_opp_create_ext(fe.e, &opts, &o), SFSM_OK);
+        sfsm_opp_free(o);
+    }
+    file_engine_close(&fe, SFSM_OK);
+}
+
+int file_engine_open(file_engine *fe, const char *path)
+{
+    fe->s = NULL;
+    fe->p = NULL;
+    fe->e = (sfsm_engine *)fe;   /* must become NULL on failure */
+    assert_int_equal(sfsm_store_open_sqlite(&fe->s, path, NULL), SFSM_OK);
+    assert_int_equal(sfsm_pipeline_default(&fe->p), SFSM_OK);
+    int rc = sfsm_engine_new(&fe->e, fe->p, fe->s);
+    if (rc)
+        assert_null(fe->e);
+    return rc;
+}
+
+int file_engine_close(file_engine *fe, int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sfsm_errmsg());
+    sfsm_engine_free(fe->e);
+    sfsm_pipeline_free(fe->p);
+    sfsm_store_close(fe->s);
+    sfsm_error_set(rc, "%s", msg);
+    return rc;
+}
+
 int64_t query_int(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;

@@ -21,6 +21,31 @@ void db_tmp_path(char path[256]);
 /* Runs sql (any number of statements) on its own connection to the file. */
 void exec_on(const char *path, const char *sql);
 
+/* exec_on, and how many rows the last statement changed. */
+int exec_changed(const char *path, const char *sql);
+
+/* Replaces `from` by `to` in the stored schema text of the sqlite_schema
+ * rows matching `where`, as another program with its own idea of the
+ * schema could have (e.g. NOT NULL dropped so that NULL can be planted). */
+void schema_text_replace(const char *path, const char *where, const char *from, const char *to);
+
+/* A closed store file at path holding opportunities ids[0..n) at the
+ * default pipeline's first stage (customer "Acme Ltd", owner "ravi"); the
+ * WAL is folded into the file at close, so its bytes are the data. */
+void store_file_with(const char *path, const char *const *ids, size_t n);
+
+/* The default pipeline and an engine on the SQLite store at path, which
+ * must open: sfsm_engine_new's code (fe->e NULL when it fails). */
+typedef struct file_engine {
+    sfsm_store *s;
+    sfsm_pipeline *p;
+    sfsm_engine *e;
+} file_engine;
+int file_engine_open(file_engine *fe, const char *path);
+/* Frees what file_engine_open made, keeping sfsm_errmsg() for the caller
+ * to check; returns rc. */
+int file_engine_close(file_engine *fe, int rc);
+
 /* The first column of the first row sql returns, the file opened read-only. */
 int64_t query_int(const char *path, const char *sql);
 

@@ -43,7 +43,7 @@ void test_store_remove(const char path[256])
         return;
     static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
     for (size_t i = 0; i < 4; i++) {
-        char name[300];
+        char name[1024];   /* long paths too (test_sqlite_errors) */
         snprintf(name, sizeof name, "%s%s", path, suffix[i]);
         unlink(name);
     }
